@@ -1,0 +1,25 @@
+"""convexnn: globally optimal two-layer ReLU networks by exact convex reformulation."""
+
+from .arrangements import (
+    Arrangements,
+    arrangements_1d,
+    arrangements_from_gates,
+    enumerate_arrangements,
+    sample_arrangements,
+)
+from .losses import LogisticLoss, SquaredLoss
+from .network import TwoLayerReLUNetwork
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Arrangements",
+    "LogisticLoss",
+    "SquaredLoss",
+    "TwoLayerReLUNetwork",
+    "arrangements_1d",
+    "arrangements_from_gates",
+    "enumerate_arrangements",
+    "sample_arrangements",
+    "__version__",
+]

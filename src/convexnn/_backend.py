@@ -1,0 +1,53 @@
+"""Array backend helpers: one solver code path for NumPy arrays and PyTorch tensors.
+
+The solvers only use operations of the Python array API standard, reached through
+``array_api_compat`` (the shim scikit-learn uses), so the same code runs on NumPy arrays and on
+PyTorch tensors on any device. This module converts user inputs to the working backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace, is_torch_array
+
+__all__ = ["array_namespace", "to_backend", "to_numpy", "is_torch_array", "resolve_dtype"]
+
+
+def resolve_dtype(dtype: str | None) -> str:
+    if dtype is None:
+        return "float64"
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dtype
+
+
+def to_backend(a: Any, *, device: str = "cpu", dtype: str = "float64", torch: bool = False) -> Any:
+    """Convert ``a`` to a NumPy array, or (``torch=True`` or ``device != 'cpu'``) a tensor."""
+    if torch or device != "cpu":
+        try:
+            import torch as _torch
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError(
+                "device/backend 'torch' needs PyTorch: pip install 'convexnn[torch]'"
+            ) from exc
+        if device.startswith("cuda") and not _torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available here")
+        tdtype = getattr(_torch, dtype)
+        if is_torch_array(a):
+            return a.to(device=device, dtype=tdtype)
+        return _torch.as_tensor(np.asarray(a), dtype=tdtype, device=device)
+    if is_torch_array(a):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a, dtype=dtype)
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """A NumPy (float64 if floating) copy of a backend array."""
+    if is_torch_array(a):
+        a = a.detach().cpu()
+        if a.dtype.is_floating_point:
+            a = a.double()
+        return a.numpy()
+    return np.asarray(a)
