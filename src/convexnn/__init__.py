@@ -7,6 +7,7 @@ from .arrangements import (
     enumerate_arrangements,
     sample_arrangements,
 )
+from .estimators import ConvexReLUClassifier, ConvexReLURegressor
 from .losses import LogisticLoss, SquaredLoss
 from .network import TwoLayerReLUNetwork
 
@@ -14,6 +15,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Arrangements",
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
     "LogisticLoss",
     "SquaredLoss",
     "TwoLayerReLUNetwork",

@@ -1,0 +1,465 @@
+"""scikit-learn estimators that fit two-layer ReLU networks by their exact convex programs.
+
+``ConvexReLURegressor`` and ``ConvexReLUClassifier`` (binary) minimize, over the activation
+patterns chosen by ``arrangements``, the convex program of [PE20]_ (``model="relu"``) or the gated
+ReLU program of [MSP22]_ (``model="gated"``), in the scaling of SPEC §0::
+
+    F = (1/n) sum_k l(f(x_k), y_k) + (beta/2) (||W||_F^2 + ||b||^2 + ||a||^2).
+
+With every pattern present (``arrangements="exact"``, low-rank data) the ReLU program's optimum
+*is* the global optimum of the nonconvex network; with a subset it is an upper bound, attained by
+the returned network.
+
+The estimators do not rescale the data: ``objective_`` and ``network_`` refer to ``X`` as
+passed to ``fit`` (use a ``Pipeline`` with ``StandardScaler``).
+
+.. [PE20] Pilanci & Ergen, Neural Networks are Convex Regularizers, ICML 2020.
+.. [MSP22] Mishkin, Sahiner & Pilanci, Fast Convex Optimization for Two-Layer ReLU Networks,
+   ICML 2022.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._backend import resolve_dtype, to_backend, to_numpy
+from .arrangements import (
+    Arrangements,
+    arrangements_from_gates,
+    enumerate_arrangements,
+    max_arrangements,
+    numerical_rank,
+    sample_arrangements,
+)
+from .losses import get_loss
+from .network import TwoLayerReLUNetwork, recover_network
+from .solvers._result import SolverResult, SolverStatus
+
+__all__ = ["ConvexReLURegressor", "ConvexReLUClassifier"]
+
+#: "auto" enumerates the patterns exactly when the bound of SPEC §1 is at most this.
+AUTO_EXACT_LIMIT = 1000
+#: Otherwise "auto" samples this many gate vectors.
+AUTO_SAMPLES = 500
+
+
+def _add_intercept(X: np.ndarray) -> np.ndarray:
+    return np.column_stack([X, np.ones(X.shape[0])])
+
+
+class _BaseConvexReLU(BaseEstimator):
+    _parameter_constraints: dict[str, list[Any]] = {
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "model": [StrOptions({"relu", "gated"})],
+        "loss": [StrOptions({"squared", "logistic"})],
+        "arrangements": [StrOptions({"auto", "exact"}), Interval(Integral, 1, None, closed="left"),
+                         "array-like", Arrangements, TwoLayerReLUNetwork],
+        "solver": [StrOptions({"auto", "fista", "al", "clarabel", "cvxpy"})],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "device": [str],
+        "prune_tol": [Interval(Real, 0, 1, closed="left"), StrOptions({"auto"})],
+        "warm_start": ["boolean"],
+        "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        beta: float = 1e-3,
+        *,
+        model: str = "relu",
+        loss: str = "squared",
+        arrangements: Any = "auto",
+        solver: str = "auto",
+        fit_intercept: bool = True,
+        max_iter: int = 10_000,
+        tol: float = 1e-6,
+        random_state: Any = None,
+        verbose: int = 0,
+        dtype: str = "float64",
+        device: str = "cpu",
+        prune_tol: float | str = "auto",
+        warm_start: bool = False,
+        time_limit: float | None = None,
+    ) -> None:
+        self.beta = beta
+        self.model = model
+        self.loss = loss
+        self.arrangements = arrangements
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+        self.device = device
+        self.prune_tol = prune_tol
+        self.warm_start = warm_start
+        self.time_limit = time_limit
+
+    # ------------------------------------------------------------------ patterns
+    def _design(self, X: np.ndarray) -> np.ndarray:
+        return _add_intercept(X) if self.fit_intercept else X
+
+    def _build_arrangements(self, Xd: np.ndarray) -> Arrangements:
+        arr = self.arrangements
+        n, d = Xd.shape
+        if isinstance(arr, Arrangements):
+            if arr.n_samples != n:
+                raise ValueError(
+                    f"the given Arrangements were built on {arr.n_samples} samples, X has {n}; "
+                    "rebuild them on this X (or pass their gate vectors arr.gates)"
+                )
+            gates = arr.gates
+            if gates.shape[0] != d:
+                raise ValueError(f"the given Arrangements have gates of dimension {gates.shape[0]}, "
+                                 f"expected {d} (features{' + bias' if self.fit_intercept else ''})")
+            return arrangements_from_gates(Xd, gates, method=arr.method)
+        if isinstance(arr, TwoLayerReLUNetwork):
+            gates = arr.gates()
+            if gates.shape[0] != d:
+                raise ValueError(
+                    f"the seeding network's gates have dimension {gates.shape[0]} but the design "
+                    f"has {d} columns; a network with a hidden bias needs fit_intercept=True"
+                )
+            return arrangements_from_gates(Xd, gates, method="network")
+        if isinstance(arr, str):
+            if arr == "exact":
+                return enumerate_arrangements(Xd)
+            r = numerical_rank(Xd)
+            if max_arrangements(n, r) <= AUTO_EXACT_LIMIT:
+                return enumerate_arrangements(Xd)
+            return sample_arrangements(Xd, AUTO_SAMPLES, self.random_state)
+        if isinstance(arr, (Integral, np.integer)) and not isinstance(arr, bool):
+            return sample_arrangements(Xd, int(arr), self.random_state)
+        gates = np.asarray(arr, dtype=np.float64)
+        if gates.ndim != 2 or gates.shape[0] != d:
+            raise ValueError(
+                f"arrangements given as gate vectors must have shape (d, P) = ({d}, P) "
+                f"(the {X_desc(self.fit_intercept)}), got {gates.shape}"
+            )
+        return arrangements_from_gates(Xd, gates)
+
+    # ------------------------------------------------------------------ solving
+    def _solve(self, Xd: np.ndarray, y: np.ndarray, arr: Arrangements, U0: Any) -> SolverResult:
+        from .solvers.augmented_lagrangian import solve_relu_al
+        from .solvers.fista import solve_gated_fista
+        from .solvers.working_set import solve_working_set
+
+        loss = get_loss(self.loss)
+        dtype = resolve_dtype(self.dtype)
+        use_torch = self.device != "cpu" or self.solver == "torch"
+        solver = self.solver
+        if solver == "cvxpy":
+            from .solvers.cvxpy_solver import solve_cvxpy
+
+            return solve_cvxpy(Xd, y, arr.masks(), self.beta, model=self.model, loss=self.loss,
+                               tol=min(self.tol * 1e-2, 1e-8))
+        Xb = to_backend(Xd, device=self.device, dtype=dtype, torch=use_torch)
+        yb = to_backend(y, device=self.device, dtype=dtype, torch=use_torch)
+        Mb = to_backend(arr.masks(), device=self.device, dtype=dtype, torch=use_torch)
+        if U0 is not None:
+            U0 = to_backend(U0, device=self.device, dtype=dtype, torch=use_torch)
+        callback = _Progress(self.verbose) if self.verbose else None
+        common = {"tol": self.tol, "max_iter": self.max_iter, "time_limit": self.time_limit,
+                  "callback": callback}
+        if self.model == "gated":
+            return solve_working_set(Xb, yb, Mb, loss, self.beta, model="gated",
+                                     inner=solve_gated_fista, U0=U0, **common)
+        if solver == "al" or (solver == "auto" and use_torch):
+            return solve_relu_al(Xb, yb, Mb, loss, self.beta, U0=U0, tol=self.tol,
+                                 max_iter=self.max_iter, time_limit=self.time_limit,
+                                 callback=callback)
+        if solver == "fista":
+            raise ValueError("solver='fista' solves the gated model only; use model='gated' "
+                             "or solver='auto'/'al'/'clarabel' for the ReLU model")
+        from .solvers.clarabel_solver import solve_clarabel
+
+        def inner(X_, y_, m_, loss_, beta_, *, U0=None, tol=1e-8, max_iter=200, time_limit=None):
+            return solve_clarabel(X_, y_, m_, beta_, model="relu", loss=loss_.name,
+                                  tol=min(max(tol, 1e-12), 1e-8))
+
+        return solve_working_set(Xb, yb, Mb, loss, self.beta, model="relu", inner=inner,
+                                 U0=U0, **common)
+
+    def _fit(self, X: Any, y: np.ndarray) -> _BaseConvexReLU:
+        t0 = time.perf_counter()
+        Xd = self._design(X)
+        warm = self.warm_start and hasattr(self, "solver_result_") and hasattr(self, "arrangements_")
+        arr = self._build_arrangements(Xd)
+        U0 = None
+        if warm and self.arrangements_.n_samples == Xd.shape[0] and self.model == self._fitted_model:
+            # Warm start: keep the previous patterns (their groups first) and solution.
+            prev = self.arrangements_
+            arr = prev.union(arr)
+            res = self.solver_result_
+            V0 = np.zeros((arr.n_patterns, Xd.shape[1]))
+            V0[: prev.n_patterns] = to_numpy(res.V)
+            if self.model == "relu":
+                W0 = np.zeros_like(V0)
+                W0[: prev.n_patterns] = to_numpy(res.W)
+                U0 = np.concatenate([V0, W0])
+            else:
+                U0 = V0
+        res = self._solve(Xd, y, arr, U0)
+        self.arrangements_ = arr
+        self.n_arrangements_ = arr.n_patterns
+        self.solver_result_ = res
+        self._fitted_model = self.model
+        self.n_iter_ = int(res.n_iter)
+        self.converged_ = bool(res.converged)
+        self.status_ = res.status.name
+        self.history_ = list(res.history)
+        self.lower_bound_ = float(res.lower_bound)
+        V = to_numpy(res.V)
+        W = None if res.W is None else to_numpy(res.W)
+        if self.model == "relu":
+            net, info, obj_unpruned = self._prune_relu(V, W, X, y)
+            self.network_ = net
+            self.objective_ = float(net.objective(X, y, self.beta, self.loss))
+            self.n_neurons_ = net.n_neurons
+            self.gates_ = None
+            self.gated_weights_ = None
+        else:
+            norms = np.linalg.norm(V, axis=1)
+            top = norms.max() if norms.size else 0.0
+            ptol = 1e-8 if self.prune_tol == "auto" else float(self.prune_tol)
+            keep = norms > ptol * top if top > 0 else np.zeros(norms.shape, bool)
+            info = {"n_pruned": int(((~keep) & (norms > 0)).sum()),
+                    "max_pruned_relative_norm": float(norms[(~keep) & (norms > 0)].max() / top)
+                    if ((~keep) & (norms > 0)).any() else 0.0}
+            obj_unpruned = res.objective
+            self.network_ = None
+            self.gates_ = arr.gates[:, keep]
+            self.gated_weights_ = V[keep]
+            self.n_neurons_ = int(keep.sum())
+            self.objective_ = float(get_loss(self.loss).value(self._decision(Xd), y)
+                                    + self.beta * norms[keep].sum())
+        self.pruning_ = {**info, "objective_before": float(obj_unpruned),
+                         "objective_after": self.objective_}
+        # Gap of the returned model to the convex program over these patterns.
+        self.relative_gap_ = float((self.objective_ - self.lower_bound_)
+                                   / max(abs(self.objective_), 1e-300))
+        self.fit_time_ = time.perf_counter() - t0
+        if not np.isfinite(self.objective_):
+            raise FloatingPointError(
+                "the fit produced a non-finite objective; check the scale of X and y "
+                "(standardize them) or increase beta"
+            )
+        if not self.converged_:
+            warnings.warn(
+                f"{type(self).__name__} did not converge: {res.status.message} "
+                f"(relative gap {res.criterion:.2e} > tol={self.tol:g} after {res.n_iter} "
+                "iterations)", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _prune_relu(self, V: np.ndarray, W: np.ndarray | None, X: np.ndarray,
+                    y: np.ndarray) -> tuple[TwoLayerReLUNetwork, dict[str, Any], float]:
+        """Recover the network (SPEC §2) and prune negligible neurons.
+
+        Interior-point and first-order solutions carry tiny non-zero groups where the exact
+        optimum has zeros. With ``prune_tol="auto"`` the largest threshold in
+        ``1e-3 ... 1e-8`` (relative to the largest group norm) is used whose pruning raises
+        ``F`` by at most ``tol / 10`` relative; a float fixes the threshold. The change in ``F``
+        is reported in ``pruning_``.
+        """
+        full, _ = recover_network(V, W, fit_intercept=self.fit_intercept, prune_tol=0.0)
+        f_full = full.objective(X, y, self.beta, self.loss)
+        if self.prune_tol != "auto":
+            net, info = recover_network(V, W, fit_intercept=self.fit_intercept,
+                                        prune_tol=float(self.prune_tol))
+            return net, info, f_full
+        for ptol in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8):
+            net, info = recover_network(V, W, fit_intercept=self.fit_intercept, prune_tol=ptol)
+            if net.objective(X, y, self.beta, self.loss) <= f_full + 0.1 * self.tol * abs(f_full):
+                return net, {**info, "prune_tol": ptol}, f_full
+        return full, {"n_pruned": 0, "max_pruned_relative_norm": 0.0, "prune_tol": 0.0}, f_full
+
+    def _decision(self, Xd: np.ndarray) -> np.ndarray:
+        if self.network_ is not None:
+            X = Xd[:, :-1] if self.fit_intercept else Xd
+            return self.network_.predict(X)
+        # Gated model: f(x) = sum_i 1[x . g_i >= 0] x . u_i  (the gates, not the ReLU).
+        G = Xd @ self.gates_
+        return np.sum((G >= 0) * (Xd @ self.gated_weights_.T), axis=1)
+
+    def _raw_predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self._decision(self._design(X))
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def X_desc(fit_intercept: bool) -> str:
+    return "features plus the bias entry last" if fit_intercept else "features"
+
+
+class _Progress:
+    """Minimal verbose printer (one line per duality-gap check)."""
+
+    def __init__(self, verbose: int) -> None:
+        self.verbose = verbose
+        self.t0 = time.perf_counter()
+
+    def __call__(self, rec: dict[str, float]) -> None:
+        print(f"[convexnn] {rec['time']:7.2f}s  iter {int(rec['iter']):6d}  "
+              f"F {rec['objective']:.8g}  gap {rec['criterion']:.2e}  "
+              f"active {int(rec.get('n_active', 0))}", flush=True)
+
+
+class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
+    """Two-layer ReLU regression network fitted by its exact convex program.
+
+    Minimizes ``F = (1/n) sum_k l(f(x_k), y_k) + (beta/2)(||W||^2 + ||b||^2 + ||a||^2)``
+    (SPEC §0) through the convex program of [PE20]_ over the chosen activation patterns.
+
+    Parameters
+    ----------
+    beta : float, default=1e-3
+        Weight decay, in the mean-loss scaling of SPEC §0.
+    model : {"relu", "gated"}, default="relu"
+        ``"relu"``: the cone-constrained program, whose solution is a ReLU network
+        (``network_``). ``"gated"``: the gated ReLU model of [MSP22]_ (group lasso), whose
+        predictions are ``sum_i 1[x . g_i >= 0] x . u_i`` with fixed gate vectors ``g_i``; it is a
+        different model class (its optimum is a lower bound on the ReLU one) and has no
+        ``network_``.
+    loss : {"squared", "logistic"}, default="squared"
+    arrangements : "auto", "exact", int, array of shape (d, P), Arrangements or network
+        The activation patterns: ``"exact"`` enumerates all (low rank only); an int samples that
+        many Gaussian gate vectors; an array gives gate vectors (with ``fit_intercept=True``, d
+        counts the bias entry last); a :class:`TwoLayerReLUNetwork` seeds the program with that
+        network's patterns. ``"auto"`` enumerates when the bound of SPEC §1 is at most
+        1000 patterns, else samples 500 gate vectors.
+    solver : {"auto", "fista", "al", "clarabel", "cvxpy"}, default="auto"
+        ``"auto"``: a working set of patterns with a global duality-gap certificate, the inner
+        solves by FISTA (gated) or the Clarabel interior-point method (ReLU); ``"al"``: the
+        first-order augmented Lagrangian (ReLU, any backend); ``"cvxpy"``: the CVXPY reference.
+    fit_intercept : bool, default=True
+        Append a ones column: the hidden bias of [PE20]_, regularized like the weights.
+    max_iter : int, default=10000
+    tol : float, default=1e-6
+        Relative duality-gap tolerance (the fit stops when the returned model's objective is
+        within ``tol`` of the program's optimum over the patterns, by a dual certificate).
+    random_state : int, RandomState or None
+        Seeds the pattern sampling.
+    verbose : int, default=0
+    dtype : {"float64", "float32"}
+    device : str, default="cpu"
+        ``"cuda"`` runs the first-order solvers on PyTorch tensors.
+    prune_tol : float, default=1e-8
+        Neurons whose group norm is below ``prune_tol`` times the largest are dropped; the effect
+        on ``F`` is in ``pruning_``.
+    warm_start : bool, default=False
+        Reuse the previous fit's patterns and solution.
+    time_limit : float or None
+        Seconds; the solver stops (not converged) after it.
+
+    Attributes
+    ----------
+    network_ : TwoLayerReLUNetwork or None
+        The fitted network (``model="relu"``).
+    objective_ : float
+        ``F`` of the fitted model on the training data (SPEC §0).
+    lower_bound_ : float
+        Dual lower bound on the convex program's optimum over the patterns.
+    relative_gap_ : float
+    n_neurons_, n_arrangements_, n_iter_ : int
+    converged_ : bool
+    history_ : list of dict
+        Per-check records (time, objective, lower bound, gap, active groups).
+    arrangements_ : Arrangements
+    pruning_ : dict
+    """
+
+    def fit(self, X: Any, y: Any) -> ConvexReLURegressor:
+        """Fit the network; returns ``self``."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        if self.loss == "logistic":
+            raise ValueError("ConvexReLURegressor needs loss='squared'; use ConvexReLUClassifier "
+                             "for the logistic loss")
+        return self._fit(X, np.asarray(y, dtype=np.float64))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Network output ``f(X)``, shape (n_samples,)."""
+        return self._raw_predict(X)
+
+
+class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
+    """Binary classifier: a two-layer ReLU network fitted by its exact convex program.
+
+    The labels are mapped to ``-1`` (``classes_[0]``) and ``+1`` (``classes_[1]``); the network
+    output ``f(x)`` is the decision function. Parameters and attributes as in
+    :class:`ConvexReLURegressor`, with ``loss`` defaulting to ``"logistic"``
+    (``log(1 + exp(-y f))``); ``loss="squared"`` fits ``(f - y)^2 / 2`` on the ±1 labels.
+    """
+
+    def __init__(self, beta: float = 1e-3, *, model: str = "relu", loss: str = "logistic",
+                 arrangements: Any = "auto", solver: str = "auto", fit_intercept: bool = True,
+                 max_iter: int = 10_000, tol: float = 1e-6, random_state: Any = None,
+                 verbose: int = 0, dtype: str = "float64", device: str = "cpu",
+                 prune_tol: float | str = "auto", warm_start: bool = False,
+                 time_limit: float | None = None) -> None:
+        super().__init__(beta, model=model, loss=loss, arrangements=arrangements, solver=solver,
+                         fit_intercept=fit_intercept, max_iter=max_iter, tol=tol,
+                         random_state=random_state, verbose=verbose, dtype=dtype, device=device,
+                         prune_tol=prune_tol, warm_start=warm_start, time_limit=time_limit)
+
+    def fit(self, X: Any, y: Any) -> ConvexReLUClassifier:
+        """Fit the network to binary labels; returns ``self``."""
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"ConvexReLUClassifier needs class labels, got target type {kind!r}")
+        self.classes_ = np.unique(y)
+        if self.classes_.size != 2:
+            raise ValueError(
+                f"ConvexReLUClassifier is binary and y has {self.classes_.size} class(es) "
+                f"({self.classes_[:5].tolist()}); it needs exactly 2. For more classes wrap it "
+                "in sklearn.multiclass.OneVsRestClassifier."
+            )
+        ypm = np.where(y == self.classes_[1], 1.0, -1.0)
+        return self._fit(X, ypm)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Network output ``f(X)``: positive means ``classes_[1]``."""
+        return self._raw_predict(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+    def _has_logistic(self) -> bool:
+        return self.loss == "logistic"
+
+    @available_if(_has_logistic)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``sigma(f(x))`` (logistic loss only)."""
+        f = self.decision_function(X)
+        p1 = 0.5 * (1.0 + np.tanh(0.5 * f))  # overflow-free sigmoid
+        return np.column_stack([1.0 - p1, p1])
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
