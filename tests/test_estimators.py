@@ -31,8 +31,8 @@ def make(loss, **kw):
 
 @pytest.mark.parametrize("n,d,seed", INSTANCES)
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
-@pytest.mark.parametrize("model,solver", [("relu", "auto"), ("relu", "cvxpy"), ("gated", "auto"),
-                                          ("gated", "fista")])
+@pytest.mark.parametrize("model,solver", [("relu", "auto"), ("relu", "cvxpy"), ("relu", "clarabel"),
+                                          ("gated", "auto"), ("gated", "newton")])
 def test_exact_enumeration_matches_interior_point(n, d, seed, loss, model, solver):
     X, y = random_instance(n, d, seed, loss)
     ref = reference(X, y, model, loss)
@@ -47,6 +47,12 @@ def test_exact_enumeration_matches_interior_point(n, d, seed, loss, model, solve
         # The recovered network is balanced: weight decay equals the group-l1 penalty.
         assert net.group_norm_objective(X, y, BETA, loss) == pytest.approx(est.objective_,
                                                                            rel=1e-9)
+        # Certificate: sound (below the independent optimum) and, here, a proof of optimality.
+        cert = est.certificate_
+        assert cert.lower_bound <= ref * (1 + 1e-8) + 1e-12
+        assert cert.primal == pytest.approx(est.objective_, rel=1e-12)
+        if solver != "cvxpy":
+            assert cert.exact and cert.optimal and cert.relative_gap <= 1e-6
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])

@@ -65,7 +65,8 @@ class _BaseConvexReLU(BaseEstimator):
         "loss": [StrOptions({"squared", "logistic"})],
         "arrangements": [StrOptions({"auto", "exact"}), Interval(Integral, 1, None, closed="left"),
                          "array-like", Arrangements, TwoLayerReLUNetwork],
-        "solver": [StrOptions({"auto", "fista", "al", "clarabel", "cvxpy"})],
+        "solver": [StrOptions({"auto", "newton", "fista", "al", "clarabel", "cvxpy"})],
+        "callback": [callable, None],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
@@ -96,6 +97,7 @@ class _BaseConvexReLU(BaseEstimator):
         prune_tol: float | str = "auto",
         warm_start: bool = False,
         time_limit: float | None = None,
+        callback: Any = None,
     ) -> None:
         self.beta = beta
         self.model = model
@@ -112,6 +114,7 @@ class _BaseConvexReLU(BaseEstimator):
         self.prune_tol = prune_tol
         self.warm_start = warm_start
         self.time_limit = time_limit
+        self.callback = callback
 
     # ------------------------------------------------------------------ patterns
     def _design(self, X: np.ndarray) -> np.ndarray:
@@ -176,10 +179,18 @@ class _BaseConvexReLU(BaseEstimator):
         Mb = to_backend(arr.masks(), device=self.device, dtype=dtype, torch=use_torch)
         if U0 is not None:
             U0 = to_backend(U0, device=self.device, dtype=dtype, torch=use_torch)
-        callback = _Progress(self.verbose) if self.verbose else None
+        callback = self.callback or (_Progress(self.verbose) if self.verbose else None)
         common = {"tol": self.tol, "max_iter": self.max_iter, "time_limit": self.time_limit,
                   "callback": callback}
+        if solver == "newton" or (solver == "auto" and self.model == "relu" and not use_torch):
+            from .solvers.active_set import solve_active_set
+
+            return solve_active_set(Xd, y, arr.masks(), loss, self.beta, model=self.model,
+                                    gates=arr.gates, **common)
         if self.model == "gated":
+            if solver not in ("auto", "fista"):
+                raise ValueError(f"solver={solver!r} does not solve the gated model; use "
+                                 "'auto', 'fista', 'newton' or 'cvxpy'")
             return solve_working_set(Xb, yb, Mb, loss, self.beta, model="gated",
                                      inner=solve_gated_fista, U0=U0, **common)
         if solver == "al" or (solver == "auto" and use_torch):
@@ -188,7 +199,7 @@ class _BaseConvexReLU(BaseEstimator):
                                  callback=callback)
         if solver == "fista":
             raise ValueError("solver='fista' solves the gated model only; use model='gated' "
-                             "or solver='auto'/'al'/'clarabel' for the ReLU model")
+                             "or solver='auto'/'newton'/'al'/'clarabel' for the ReLU model")
         from .solvers.clarabel_solver import solve_clarabel
 
         def inner(X_, y_, m_, loss_, beta_, *, U0=None, tol=1e-8, max_iter=200, time_limit=None):
@@ -256,6 +267,7 @@ class _BaseConvexReLU(BaseEstimator):
         # Gap of the returned model to the convex program over these patterns.
         self.relative_gap_ = float((self.objective_ - self.lower_bound_)
                                    / max(abs(self.objective_), 1e-300))
+        self.certificate_ = self._certify(X, y) if self.model == "relu" else None
         self.fit_time_ = time.perf_counter() - t0
         if not np.isfinite(self.objective_):
             raise FloatingPointError(
@@ -269,6 +281,31 @@ class _BaseConvexReLU(BaseEstimator):
                 "iterations)", ConvergenceWarning, stacklevel=3)
         return self
 
+    def _certify(self, X: np.ndarray, y: np.ndarray) -> Any:
+        """Global-optimality certificate of ``network_`` (SPEC §3, :func:`convexnn.certify`).
+
+        With an exact pattern set the solver's own dual bound is a bound on the *global*
+        optimum too (the program over all patterns is the network problem, [PE20]_ Thm 1); the
+        larger of the two sound bounds is reported.
+        """
+        import dataclasses
+
+        from .certificates import certify
+
+        arr = self.arrangements_
+        cert = certify(self.network_, X, y, self.beta, loss=self.loss,
+                       arrangements=arr if arr.exact else "auto",
+                       fit_intercept=self.fit_intercept, tol=self.tol,
+                       random_state=self.random_state)
+        if arr.exact and np.isfinite(self.lower_bound_) and self.lower_bound_ > cert.lower_bound:
+            gap = cert.primal - self.lower_bound_
+            rel = gap / max(abs(cert.primal), 1e-300)
+            cert = dataclasses.replace(
+                cert, lower_bound=self.lower_bound_, sound_lower_bound=self.lower_bound_,
+                gap=gap, relative_gap=rel, optimal=bool(cert.exact and rel <= self.tol),
+                method=cert.method + " + solver dual bound (all patterns)")
+        return cert
+
     def _prune_relu(self, V: np.ndarray, W: np.ndarray | None, X: np.ndarray,
                     y: np.ndarray) -> tuple[TwoLayerReLUNetwork, dict[str, Any], float]:
         """Recover the network (SPEC §2) and prune negligible neurons.
@@ -276,7 +313,9 @@ class _BaseConvexReLU(BaseEstimator):
         Interior-point and first-order solutions carry tiny non-zero groups where the exact
         optimum has zeros. With ``prune_tol="auto"`` the largest threshold in
         ``1e-3 ... 1e-8`` (relative to the largest group norm) is used whose pruning raises
-        ``F`` by at most ``tol / 10`` relative; a float fixes the threshold. The change in ``F``
+        ``F`` by at most ``tol / 10`` relative and moves the predictions by at most ``tol / 10``
+        relative (so certificates built from the predictions stay tight); a float fixes the
+        threshold. The change in ``F``
         is reported in ``pruning_``.
         """
         full, _ = recover_network(V, W, fit_intercept=self.fit_intercept, prune_tol=0.0)
@@ -285,9 +324,14 @@ class _BaseConvexReLU(BaseEstimator):
             net, info = recover_network(V, W, fit_intercept=self.fit_intercept,
                                         prune_tol=float(self.prune_tol))
             return net, info, f_full
+        pred_full = full.predict(X)
+        scale = float(np.linalg.norm(pred_full))
         for ptol in (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8):
             net, info = recover_network(V, W, fit_intercept=self.fit_intercept, prune_tol=ptol)
-            if net.objective(X, y, self.beta, self.loss) <= f_full + 0.1 * self.tol * abs(f_full):
+            # Both F (second order in the pruned norms at an optimum) and the predictions
+            # (first order: they set the dual point of the certificate) must stay put.
+            if (net.objective(X, y, self.beta, self.loss) <= f_full + 0.1 * self.tol * abs(f_full)
+                    and np.linalg.norm(net.predict(X) - pred_full) <= 0.1 * self.tol * scale):
                 return net, {**info, "prune_tol": ptol}, f_full
         return full, {"n_pruned": 0, "max_pruned_relative_norm": 0.0, "prune_tol": 0.0}, f_full
 
@@ -350,10 +394,15 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         counts the bias entry last); a :class:`TwoLayerReLUNetwork` seeds the program with that
         network's patterns. ``"auto"`` enumerates when the bound of SPEC §1 is at most
         1000 patterns, else samples 500 gate vectors.
-    solver : {"auto", "fista", "al", "clarabel", "cvxpy"}, default="auto"
-        ``"auto"``: a working set of patterns with a global duality-gap certificate, the inner
-        solves by FISTA (gated) or the Clarabel interior-point method (ReLU); ``"al"``: the
-        first-order augmented Lagrangian (ReLU, any backend); ``"cvxpy"``: the CVXPY reference.
+    solver : {"auto", "newton", "fista", "al", "clarabel", "cvxpy"}, default="auto"
+        ``"auto"``: ``"newton"`` for the ReLU model, ``"fista"`` for the gated one (and
+        ``"al"`` on PyTorch devices). ``"newton"``: primal active-set Newton method on a working
+        set of patterns, priced over all patterns (:mod:`convexnn.solvers.active_set`);
+        ``"fista"``: accelerated proximal gradient on a working set (gated model);
+        ``"al"``: first-order augmented Lagrangian (ReLU model, NumPy or PyTorch);
+        ``"clarabel"``: interior point on a working set; ``"cvxpy"``: the CVXPY + Clarabel
+        reference on the full program. All but ``"cvxpy"`` stop on a duality-gap certificate
+        over the whole pattern set.
     fit_intercept : bool, default=True
         Append a ones column: the hidden bias of [PE20]_, regularized like the weights.
     max_iter : int, default=10000
@@ -373,6 +422,10 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         Reuse the previous fit's patterns and solution.
     time_limit : float or None
         Seconds; the solver stops (not converged) after it.
+    callback : callable or None
+        Called with a dict (``time``, ``iter``, ``objective``, ``lower_bound``, ``criterion``,
+        ``n_active``) at each optimality check; used for progress displays. Raising
+        ``KeyboardInterrupt`` in it stops the fit with the best iterate.
 
     Attributes
     ----------
@@ -419,11 +472,12 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
                  max_iter: int = 10_000, tol: float = 1e-6, random_state: Any = None,
                  verbose: int = 0, dtype: str = "float64", device: str = "cpu",
                  prune_tol: float | str = "auto", warm_start: bool = False,
-                 time_limit: float | None = None) -> None:
+                 time_limit: float | None = None, callback: Any = None) -> None:
         super().__init__(beta, model=model, loss=loss, arrangements=arrangements, solver=solver,
                          fit_intercept=fit_intercept, max_iter=max_iter, tol=tol,
                          random_state=random_state, verbose=verbose, dtype=dtype, device=device,
-                         prune_tol=prune_tol, warm_start=warm_start, time_limit=time_limit)
+                         prune_tol=prune_tol, warm_start=warm_start, time_limit=time_limit,
+                         callback=callback)
 
     def fit(self, X: Any, y: Any) -> ConvexReLUClassifier:
         """Fit the network to binary labels; returns ``self``."""

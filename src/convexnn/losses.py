@@ -46,6 +46,10 @@ class SquaredLoss:
     def lipschitz(self, n: int) -> float:
         return 1.0 / n
 
+    def hessian_diag(self, f: Any, y: Any) -> Any:
+        """Diagonal of the Hessian of ``L`` at ``f``."""
+        return 0 * f + 1.0 / f.shape[0]
+
     def dual_value(self, mu: Any, y: Any) -> float:
         xp = array_namespace(mu)
         n = mu.shape[0]
@@ -75,6 +79,13 @@ class LogisticLoss:
 
     def lipschitz(self, n: int) -> float:
         return 0.25 / n
+
+    def hessian_diag(self, f: Any, y: Any) -> Any:
+        """Diagonal of the Hessian: ``sigma(yf) sigma(-yf) / n``."""
+        xp = array_namespace(f)
+        z = y * f
+        s = xp.exp(-xp.logaddexp(xp.zeros_like(z), z))  # sigma(-z)
+        return s * (1 - s) / f.shape[0]
 
     def dual_value(self, mu: Any, y: Any) -> float:
         xp = array_namespace(mu)
