@@ -760,7 +760,7 @@ def _csv_columns_numpy(path: Path) -> dict[str, np.ndarray]:
         has_rows = any(line.strip() for line in list(fh)[1:])
     if not has_rows:
         return {h: np.empty(0) for h in header}
-    raw = np.genfromtxt(
+    raw = np.genfromtxt(  # type: ignore[call-overload]
         path, delimiter=",", skip_header=1, dtype=str, ndmin=2, autostrip=True, comments=None
     )
     if raw.shape[1] != len(header):

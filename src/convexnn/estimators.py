@@ -44,7 +44,7 @@ from .arrangements import (
 )
 from .losses import get_loss
 from .network import TwoLayerReLUNetwork, recover_network
-from .solvers._result import SolverResult, SolverStatus
+from .solvers._result import SolverResult
 
 __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier"]
 
@@ -180,7 +180,8 @@ class _BaseConvexReLU(BaseEstimator):
         if U0 is not None:
             U0 = to_backend(U0, device=self.device, dtype=dtype, torch=use_torch)
         callback = self.callback or (_Progress(self.verbose) if self.verbose else None)
-        common = {"tol": self.tol, "max_iter": self.max_iter, "time_limit": self.time_limit,
+        common: dict[str, Any] = {"tol": self.tol, "max_iter": self.max_iter,
+                                  "time_limit": self.time_limit,
                   "callback": callback}
         if solver == "newton" or (solver == "auto" and self.model == "relu" and not use_torch):
             from .solvers.active_set import solve_active_set
@@ -213,13 +214,17 @@ class _BaseConvexReLU(BaseEstimator):
         t0 = time.perf_counter()
         Xd = self._design(X)
         warm = self.warm_start and hasattr(self, "solver_result_") and hasattr(self, "arrangements_")
+        prev_arr: Arrangements | None = getattr(self, "arrangements_", None)
+        prev_res: SolverResult | None = getattr(self, "solver_result_", None)
+        prev_model: str | None = getattr(self, "_fitted_model", None)
         arr = self._build_arrangements(Xd)
         U0 = None
-        if warm and self.arrangements_.n_samples == Xd.shape[0] and self.model == self._fitted_model:
+        if (warm and prev_arr is not None and prev_res is not None
+                and prev_arr.n_samples == Xd.shape[0] and self.model == prev_model):
             # Warm start: keep the previous patterns (their groups first) and solution.
-            prev = self.arrangements_
+            prev = prev_arr
             arr = prev.union(arr)
-            res = self.solver_result_
+            res = prev_res
             V0 = np.zeros((arr.n_patterns, Xd.shape[1]))
             V0[: prev.n_patterns] = to_numpy(res.V)
             if self.model == "relu":
@@ -229,6 +234,7 @@ class _BaseConvexReLU(BaseEstimator):
             else:
                 U0 = V0
         res = self._solve(Xd, y, arr, U0)
+        self.network_: TwoLayerReLUNetwork | None
         self.arrangements_ = arr
         self.n_arrangements_ = arr.n_patterns
         self.solver_result_ = res
@@ -340,8 +346,9 @@ class _BaseConvexReLU(BaseEstimator):
             X = Xd[:, :-1] if self.fit_intercept else Xd
             return self.network_.predict(X)
         # Gated model: f(x) = sum_i 1[x . g_i >= 0] x . u_i  (the gates, not the ReLU).
-        G = Xd @ self.gates_
-        return np.sum((G >= 0) * (Xd @ self.gated_weights_.T), axis=1)
+        gates, weights = self.gates_, self.gated_weights_
+        assert gates is not None and weights is not None
+        return np.sum((Xd @ gates >= 0) * (Xd @ weights.T), axis=1)
 
     def _raw_predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self)

@@ -215,7 +215,7 @@ def train_nonconvex(
             except (RuntimeError, TypeError):
                 opt = torch.optim.Adam(params, lr=lr)
         else:
-            opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
+            opt = torch.optim.SGD(params, lr=lr, momentum=0.9)  # type: ignore[assignment]
 
         def snapshot() -> list[Any]:
             return [p.detach().clone() for p in params]

@@ -135,8 +135,8 @@ class _ActiveSetNewton:
                 if self.N[i] is None:
                     Nb = _nullspace(X[a], self.d)
                     self.N[i] = (Nb, X @ Nb)
-            Ns = [t[0] for t in self.N]
-            XNs = [t[1] for t in self.N]
+            Ns = [t[0] for t in self.N if t is not None]
+            XNs = [t[1] for t in self.N if t is not None]
             empty = [i for i, N in enumerate(Ns) if N.shape[1] == 0]
             if empty:
                 self._drop_groups(np.array(empty))
@@ -213,7 +213,7 @@ class _ActiveSetNewton:
                 Fn = self.loss.value(fn, self.y) + beta * float(np.sum(np.linalg.norm(self.U, axis=1)))
                 contrib = SD[:, shrinking] * (X @ self.U[shrinking].T)
                 drop = []
-                for j, i in enumerate(shrinking):
+                for j, i in enumerate(shrinking.tolist()):
                     Fi = self.loss.value(fn - contrib[:, j], self.y) + beta * (
                         float(np.sum(np.linalg.norm(self.U, axis=1))) - float(np.linalg.norm(self.U[i])))
                     if Fi < Fn:
@@ -232,7 +232,7 @@ class _ActiveSetNewton:
                 xr = X[row]
                 self.U[i] = self.U[i] - (xr @ self.U[i]) / (xr @ xr) * xr if xr @ xr > 0 else self.U[i]
 
-    def _release_rows(self, grad_full: np.ndarray, C: np.ndarray | None) -> bool:
+    def _release_rows(self, grad_full: np.ndarray, C: Any) -> bool:
         """Solve ``K_A^T lam = grad`` per group; drop the most negative multiplier row."""
         if not self.relu:
             return False
@@ -315,44 +315,6 @@ class _ActiveSetNewton:
             R = Smu.T @ X
             vals = np.linalg.norm(R, axis=1)
         return vals, R, mu, F
-
-    def snap(self, R: np.ndarray) -> bool:
-        """Move each support group onto the face the pricing step identified.
-
-        At the optimum, ``u_g / ||u_g|| = Pi_K(c_g) / beta`` with ``c_g = S_g^T X mu`` and
-        active rows ``{k : lam_k > 0}`` of the NNLS in :meth:`price` (stationarity of the
-        Lagrangian). Near it this identifies every active row at once, where the primal
-        active-set steps add them one per iteration. Kept only if ``F`` decreases."""
-        if not (self.relu and self.supp) or self.lam_all is None:
-            return False
-        X = self.X
-        SD = self.SD(self.supp)
-        C = self.Cs(self.supp)
-        F0 = self.phi(self.U, SD)
-        Un = self.U.copy()
-        An = list(self.A)
-        norms = np.linalg.norm(self.U, axis=1)
-        changed = False
-        for i, g in enumerate(self.supp):
-            r = R[g]
-            nr = float(np.linalg.norm(r))
-            if nr == 0:
-                continue
-            u = r / nr
-            cons = C[:, i] * (X @ u)
-            if cons.min() < -1e-12 * float(self.xnorm.max()):
-                continue
-            lam = self.lam_all[:, g]
-            a = np.flatnonzero(lam > 1e-12 * max(float(lam.max()), 1e-300))
-            Un[i] = norms[i] * u
-            An[i] = a
-            changed = True
-        if not changed or self.phi(Un, SD) >= F0:
-            return False
-        self.U = Un
-        self.A = An
-        self.N = [None] * len(An)
-        return True
 
     def add_groups(self, groups: np.ndarray, vals: np.ndarray, R: np.ndarray, mu: np.ndarray) -> None:
         X = self.X
@@ -469,7 +431,6 @@ def solve_active_set(
             if deadline is not None and time.perf_counter() > deadline:
                 status = SolverStatus.TIME_LIMIT
                 break
-            st.snap(R)
             in_supp = np.zeros(st.G, dtype=bool)
             in_supp[st.supp] = True
             viol = np.flatnonzero((~in_supp) & (vals > beta * (1 + 0.1 * tol)))

@@ -171,7 +171,7 @@ def solve_clarabel(
     # ---- nonnegative cone: C_g X u_g >= 0 (relu), a + c <= 1 (logistic) ----------------------
     n_nonneg = 0
     if relu:
-        k_i, g_i, c_i, v_i = _scaled_blocks(X, C)
+        k_i, g_i, c_i, v_i = _scaled_blocks(X, C)  # type: ignore[arg-type]
         rows.append(row + g_i * n + k_i)
         cols.append(c_i)
         vals.append(-v_i)
@@ -274,7 +274,7 @@ def solve_clarabel(
     obj = lossf.value(f, y) + beta * norms
     viol = 0.0
     if relu:
-        viol = float(max(np.max(-(C * (X @ U.T))), 0.0))
+        viol = float(max(np.max(-(C * (X @ U.T))), 0.0))  # type: ignore[operator]
 
     # Lower bound from the restricted dual: (c mu, c lam) is dual feasible for c = min(1, beta/g).
     # Two candidate mu's: -grad L(f) at the returned f, and Clarabel's equality dual; keep the
@@ -284,7 +284,7 @@ def solve_clarabel(
     dual = mu
     g = np.inf
     for cand in (mu, mu_cl) if ok else ():
-        Sl = S * cand[:, None] + (C * lam if relu else 0.0)
+        Sl = S * cand[:, None] + (C * lam if relu else 0.0)  # type: ignore[operator]
         g_c = float(np.max(np.linalg.norm(X.T @ Sl, axis=0))) if G else 0.0
         c = 1.0 if g_c <= beta else beta / g_c
         lb = float(lossf.dual_value(c * cand, y))
