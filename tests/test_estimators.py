@@ -149,7 +149,7 @@ def test_bad_parameters_and_single_class():
         ConvexReLURegressor(beta=0).fit(X, y)
     with pytest.raises(ValueError, match="beta"):
         ConvexReLURegressor(beta=-1.0).fit(X, y)
-    with pytest.raises(ValueError, match="exactly 2"):
+    with pytest.raises(ValueError, match="exactly 2 classes"):
         ConvexReLUClassifier().fit(X, np.ones(10))
     with pytest.raises(ValueError, match="shape"):
         ConvexReLURegressor(arrangements=np.ones((5, 4))).fit(X, y)

@@ -490,15 +490,16 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
         """Fit the network to binary labels; returns ``self``."""
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
-        kind = type_of_target(y, input_name="y")
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
         if kind not in ("binary", "multiclass"):
             raise ValueError(f"ConvexReLUClassifier needs class labels, got target type {kind!r}")
         self.classes_ = np.unique(y)
         if self.classes_.size != 2:
             raise ValueError(
-                f"ConvexReLUClassifier is binary and y has {self.classes_.size} class(es) "
-                f"({self.classes_[:5].tolist()}); it needs exactly 2. For more classes wrap it "
-                "in sklearn.multiclass.OneVsRestClassifier."
+                "Only binary classification is supported: ConvexReLUClassifier needs exactly 2 "
+                f"classes and y has {self.classes_.size} class"
+                f"{'' if self.classes_.size == 1 else 'es'} ({self.classes_[:5].tolist()}). For "
+                "more classes wrap it in sklearn.multiclass.OneVsRestClassifier."
             )
         ypm = np.where(y == self.classes_[1], 1.0, -1.0)
         return self._fit(X, ypm)
@@ -508,6 +509,8 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
         return self._raw_predict(X)
 
     def predict(self, X: Any) -> np.ndarray:
+        """Predicted class labels."""
+        check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
 
     def _has_logistic(self) -> bool:
