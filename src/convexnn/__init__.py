@@ -7,7 +7,9 @@ from .arrangements import (
     enumerate_arrangements,
     sample_arrangements,
 )
+from .certificates import Certificate, certify
 from .estimators import ConvexReLUClassifier, ConvexReLURegressor
+from .io import load, save
 from .losses import LogisticLoss, SquaredLoss
 from .network import TwoLayerReLUNetwork
 
@@ -15,12 +17,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Arrangements",
+    "Certificate",
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
     "LogisticLoss",
     "SquaredLoss",
     "TwoLayerReLUNetwork",
     "arrangements_1d",
+    "certify",
+    "load",
+    "save",
     "arrangements_from_gates",
     "enumerate_arrangements",
     "sample_arrangements",

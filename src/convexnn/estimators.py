@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
@@ -50,8 +51,14 @@ __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier"]
 
 #: "auto" enumerates the patterns exactly when the bound of SPEC §1 is at most this.
 AUTO_EXACT_LIMIT = 1000
-#: Otherwise "auto" samples this many gate vectors.
+#: Otherwise "auto" samples this many gate vectors (gated model), or starts column generation
+#: from this many (ReLU model).
 AUTO_SAMPLES = 500
+CG_INITIAL = 100
+#: Column generation budget: rounds, seconds (no round starts after it), patterns per round.
+CG_MAX_ROUNDS = 10
+CG_TIME_BUDGET = 120.0
+CG_ADD = 32
 
 
 def _add_intercept(X: np.ndarray) -> np.ndarray:
@@ -148,6 +155,8 @@ class _BaseConvexReLU(BaseEstimator):
             r = numerical_rank(Xd)
             if max_arrangements(n, r) <= AUTO_EXACT_LIMIT:
                 return enumerate_arrangements(Xd)
+            if self.model == "relu":
+                return sample_arrangements(Xd, CG_INITIAL, self.random_state)
             return sample_arrangements(Xd, AUTO_SAMPLES, self.random_state)
         if isinstance(arr, (Integral, np.integer)) and not isinstance(arr, bool):
             return sample_arrangements(Xd, int(arr), self.random_state)
@@ -187,7 +196,8 @@ class _BaseConvexReLU(BaseEstimator):
             from .solvers.active_set import solve_active_set
 
             return solve_active_set(Xd, y, arr.masks(), loss, self.beta, model=self.model,
-                                    gates=arr.gates, **common)
+                                    gates=arr.gates, U0=None if U0 is None else to_numpy(U0),
+                                    **common)
         if self.model == "gated":
             if solver not in ("auto", "fista"):
                 raise ValueError(f"solver={solver!r} does not solve the gated model; use "
@@ -233,7 +243,12 @@ class _BaseConvexReLU(BaseEstimator):
                 U0 = np.concatenate([V0, W0])
             else:
                 U0 = V0
-        res = self._solve(Xd, y, arr, U0)
+        self.column_generation_: list[dict[str, float]] | None = None
+        if (isinstance(self.arrangements, str) and self.arrangements == "auto" and not arr.exact
+                and self.model == "relu"):
+            res, arr = self._column_generation(Xd, y, arr, U0, t0)
+        else:
+            res = self._solve(Xd, y, arr, U0)
         self.network_: TwoLayerReLUNetwork | None
         self.arrangements_ = arr
         self.n_arrangements_ = arr.n_patterns
@@ -286,6 +301,72 @@ class _BaseConvexReLU(BaseEstimator):
                 f"(relative gap {res.criterion:.2e} > tol={self.tol:g} after {res.n_iter} "
                 "iterations)", ConvergenceWarning, stacklevel=3)
         return self
+
+    def _column_generation(self, Xd: np.ndarray, y: np.ndarray, arr: Arrangements, U0: Any,
+                           t0: float) -> tuple[SolverResult, Arrangements]:
+        """Grow the pattern set by the dual oracle (cutting planes, SPEC §3, [EP20]_).
+
+        Each round solves the program over the current patterns (warm-started), takes the dual
+        point ``mu = -grad L`` at the network's predictions, and searches for neurons ``u``
+        with ``|mu^T (X u)_+| > beta`` (:func:`convexnn.oracle.search_oracle`, seeded with the
+        current neurons); the patterns of the best violators are added and the patterns whose
+        groups stayed zero for two rounds are dropped. It stops when the search finds no
+        violation -- which is *not* a proof of global optimality for high-rank data (the
+        certificate in ``certificate_`` says what is proven) -- or after ``CG_MAX_ROUNDS``
+        rounds or ``CG_TIME_BUDGET`` seconds (``time_limit`` if set).
+        The rounds are recorded in ``column_generation_``.
+
+        .. [EP20] Ergen & Pilanci, Convex Geometry of Two-Layer ReLU Networks, AISTATS 2020.
+        """
+        from .oracle import norm_upper_bound, search_oracle
+
+        loss = get_loss(self.loss)
+        rng = check_random_state(self.random_state)
+        rounds: list[dict[str, float]] = []
+        zero_rounds = np.zeros(arr.n_patterns, dtype=int)
+        res = self._solve(Xd, y, arr, U0)
+        for r in range(CG_MAX_ROUNDS):
+            V, W = to_numpy(res.V), to_numpy(res.W)
+            f = np.maximum(Xd @ V.T, 0).sum(axis=1) - np.maximum(Xd @ W.T, 0).sum(axis=1)
+            mu = -loss.gradient(f, y)
+            active = (np.linalg.norm(V, axis=1) > 0) | (np.linalg.norm(W, axis=1) > 0)
+            init = np.concatenate([V[active], -W[active], W[active]]).T
+            o = search_oracle(Xd, mu, init=init if init.size else None, random_state=rng)
+            ub = norm_upper_bound(Xd, mu)
+            s = min(1.0, self.beta / ub) if ub > 0 else 1.0
+            rounds.append({"round": r, "time": time.perf_counter() - t0,
+                           "n_patterns": arr.n_patterns, "objective": float(res.objective),
+                           "violation": o.value / self.beta,
+                           "sound_lower_bound": float(loss.dual_value(s * mu, y)),
+                           "n_active": int(active.sum())})
+            if self.callback is not None:
+                self.callback({**rounds[-1], "iter": r, "criterion": o.value / self.beta - 1})
+            if o.value <= self.beta * (1 + 1e-4) or res.status.name == "INTERRUPTED":
+                break
+            budget = CG_TIME_BUDGET if self.time_limit is None else self.time_limit
+            if time.perf_counter() - t0 > budget:
+                break
+            cand = o.info.get("candidates", np.zeros((Xd.shape[1], 0)))
+            vals = o.info.get("candidate_values", np.zeros(0))
+            cand = cand[:, vals > self.beta * (1 + 1e-4)][:, :CG_ADD]
+            if cand.shape[1] == 0:
+                cand = o.u[:, None]
+            zero_rounds = np.where(active, 0, zero_rounds + 1)
+            keep = zero_rounds < 2
+            new = arrangements_from_gates(Xd, cand, method="oracle")
+            base = arr.subset(keep)
+            arr2 = base.union(new)
+            P2 = arr2.n_patterns
+            U0n = np.zeros((2 * P2, Xd.shape[1]))
+            kidx = np.flatnonzero(keep)
+            U0n[: kidx.size] = V[kidx]
+            U0n[P2: P2 + kidx.size] = W[kidx]
+            zero_rounds = np.concatenate([zero_rounds[keep], np.zeros(P2 - kidx.size, dtype=int)])
+            arr = Arrangements(gates=arr2.gates, packed_masks=arr2.packed_masks,
+                               n_samples=arr2.n_samples, method="column-generation")
+            res = self._solve(Xd, y, arr, U0n)
+        self.column_generation_ = rounds
+        return res, arr
 
     def _certify(self, X: np.ndarray, y: np.ndarray) -> Any:
         """Global-optimality certificate of ``network_`` (SPEC §3, :func:`convexnn.certify`).
@@ -400,7 +481,9 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         many Gaussian gate vectors; an array gives gate vectors (with ``fit_intercept=True``, d
         counts the bias entry last); a :class:`TwoLayerReLUNetwork` seeds the program with that
         network's patterns. ``"auto"`` enumerates when the bound of SPEC §1 is at most
-        1000 patterns, else samples 500 gate vectors.
+        1000 patterns; otherwise the ReLU model grows its patterns by column generation from
+        100 sampled gates (at most 10 rounds / 120 s, see ``column_generation_``) and the gated
+        model samples 500 gate vectors.
     solver : {"auto", "newton", "fista", "al", "clarabel", "cvxpy"}, default="auto"
         ``"auto"``: ``"newton"`` for the ReLU model, ``"fista"`` for the gated one (and
         ``"al"`` on PyTorch devices). ``"newton"``: primal active-set Newton method on a working

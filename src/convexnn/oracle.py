@@ -443,6 +443,18 @@ def search_oracle(
                 best_U[:, j] = u
             run(best_U.copy(), max(5, n_iter // 4))
     val, u, sgn = best
+    # The best distinct-pattern candidates, for column generation (several cuts per round).
+    order = np.argsort(-best_vals)
+    cands, cvals, seen_c = [], [], set()
+    for j in order:
+        if best_vals[j] <= 0 or len(cands) >= 64:
+            break
+        key = np.packbits(X @ best_U[:, j] >= 0).tobytes()
+        if key in seen_c:
+            continue
+        seen_c.add(key)
+        cands.append(best_U[:, j])
+        cvals.append(float(best_vals[j]))
     return OracleResult(
         value=float(val),
         u=u if val > 0 else np.zeros(d),
@@ -452,5 +464,7 @@ def search_oracle(
         upper_bound=max(ub, float(val)),
         n_solved=n_solved,
         method="search",
-        info={"n_starts_total": S},
+        info={"n_starts_total": S,
+              "candidates": np.array(cands).T if cands else np.zeros((d, 0)),
+              "candidate_values": np.array(cvals)},
     )
