@@ -445,7 +445,9 @@ def search_oracle(
     val, u, sgn = best
     # The best distinct-pattern candidates, for column generation (several cuts per round).
     order = np.argsort(-best_vals)
-    cands, cvals, seen_c = [], [], set()
+    cands: list[np.ndarray] = []
+    cvals: list[float] = []
+    seen_c: set[bytes] = set()
     for j in order:
         if best_vals[j] <= 0 or len(cands) >= 64:
             break
