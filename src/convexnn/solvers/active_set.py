@@ -554,6 +554,19 @@ def solve_active_set(
             st.newton(max_iter - st.n_iter)
     except KeyboardInterrupt:
         status = SolverStatus.INTERRUPTED
+        # Keep the current iterate if it beats the last priced one (every iterate is
+        # feasible; the last lower bound stays valid whatever the primal point).
+        if st.supp:
+            SDc = st.SD(st.supp)
+            if st.relu:
+                sg = np.array([st.sgn(g) for g in st.supp])
+                fc = np.maximum(X @ st.U.T, 0.0) @ sg
+            else:
+                fc = st.predict(st.U, SDc)
+            Fc = loss.value(fc, y) + beta * float(np.sum(np.linalg.norm(st.U, axis=1)))
+            if best and Fc < best["F"]:
+                best.update(F=Fc, supp=list(st.supp), U=st.U.copy(),
+                            gap=(Fc - best["lower"]) / max(abs(Fc), 1e-300))
     Ufull = np.zeros((st.G, st.d))
     if best.get("supp"):
         Ufull[best["supp"]] = best["U"]
