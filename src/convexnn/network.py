@@ -159,16 +159,18 @@ class TwoLayerReLUNetwork:
 
         dtype = dtype or torch.float64
         m, d = self.hidden_weights.shape
-        l1 = nn.Linear(d, m, bias=self.hidden_bias is not None)
-        l2 = nn.Linear(m, 1, bias=self.output_bias is not None)
+        # Build the layers in the target dtype: copying float64 weights into default (float32)
+        # layers first would round them.
+        l1 = nn.Linear(d, m, bias=self.hidden_bias is not None, dtype=dtype)
+        l2 = nn.Linear(m, 1, bias=self.output_bias is not None, dtype=dtype)
         with torch.no_grad():
-            l1.weight.copy_(torch.as_tensor(self.hidden_weights))
+            l1.weight.copy_(torch.as_tensor(self.hidden_weights, dtype=dtype))
             if self.hidden_bias is not None:
-                l1.bias.copy_(torch.as_tensor(self.hidden_bias))
-            l2.weight.copy_(torch.as_tensor(self.output_weights[None, :]))
+                l1.bias.copy_(torch.as_tensor(self.hidden_bias, dtype=dtype))
+            l2.weight.copy_(torch.as_tensor(self.output_weights[None, :], dtype=dtype))
             if self.output_bias is not None:
                 l2.bias.fill_(self.output_bias)
-        return nn.Sequential(l1, nn.ReLU(), l2).to(dtype)
+        return nn.Sequential(l1, nn.ReLU(), l2)
 
     @classmethod
     def from_torch(cls, module: Any) -> TwoLayerReLUNetwork:
