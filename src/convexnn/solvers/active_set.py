@@ -56,8 +56,9 @@ def _nullspace(M: np.ndarray, d: int) -> np.ndarray:
 
 
 class _ActiveSetNewton:
-    def __init__(self, X, y, masks, loss, beta, model, gates, tol, max_iter, deadline,
-                 callback):
+    def __init__(self, X: np.ndarray, y: np.ndarray, masks: np.ndarray, loss: Loss, beta: float,
+                 model: str, gates: np.ndarray | None, tol: float, max_iter: int,
+                 deadline: float | None, callback: Any) -> None:
         self.X = X
         self.y = y
         self.n, self.d = X.shape
@@ -175,7 +176,7 @@ class _ActiveSetNewton:
             # Ratio test on the inactive rows (ReLU only).
             amax = 1.0
             block = None
-            if self.relu:
+            if C is not None:
                 cons = C * Z
                 dcons = C * (X @ dU.T)
                 act = np.zeros_like(cons, dtype=bool)
