@@ -55,6 +55,17 @@ def test_exact_enumeration_matches_interior_point(n, d, seed, loss, model, solve
             assert cert.exact and cert.optimal and cert.relative_gap <= 1e-6
 
 
+@pytest.mark.parametrize("n,d,seed", INSTANCES)
+def test_first_order_admm_reaches_the_interior_point_optimum(n, d, seed):
+    """The first-order ReLU solver (ADMM, squared loss) against the interior-point optimum."""
+    X, y = random_instance(n, d, seed)
+    ref = reference(X, y, "relu", "squared")
+    est = make("squared", solver="admm", max_iter=40_000).fit(X, y)
+    assert est.converged_
+    assert abs(est.objective_ - ref) <= 1e-5 * abs(ref)
+    assert est.network_.objective(X, y, BETA) == pytest.approx(est.objective_, rel=1e-12)
+
+
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
 def test_global_optimum_beats_best_of_ten_adam_runs(loss):
     """The theorem on a real instance: no Adam run of a wide network gets below the convex F."""

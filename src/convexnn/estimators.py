@@ -72,7 +72,7 @@ class _BaseConvexReLU(BaseEstimator):
         "loss": [StrOptions({"squared", "logistic"})],
         "arrangements": [StrOptions({"auto", "exact"}), Interval(Integral, 1, None, closed="left"),
                          "array-like", Arrangements, TwoLayerReLUNetwork],
-        "solver": [StrOptions({"auto", "newton", "fista", "al", "clarabel", "cvxpy"})],
+        "solver": [StrOptions({"auto", "newton", "fista", "admm", "al", "clarabel", "cvxpy"})],
         "callback": [callable, None],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -204,6 +204,13 @@ class _BaseConvexReLU(BaseEstimator):
                                  "'auto', 'fista', 'newton' or 'cvxpy'")
             return solve_working_set(Xb, yb, Mb, loss, self.beta, model="gated",
                                      inner=solve_gated_fista, U0=U0, **common)
+        if solver == "admm":
+            from .solvers.admm import solve_relu_admm
+
+            return solve_relu_admm(Xd, y, arr.masks(), loss, self.beta,
+                                   U0=None if U0 is None else to_numpy(U0), tol=self.tol,
+                                   max_iter=self.max_iter, time_limit=self.time_limit,
+                                   callback=callback)
         if solver == "al" or (solver == "auto" and use_torch):
             return solve_relu_al(Xb, yb, Mb, loss, self.beta, U0=U0, tol=self.tol,
                                  max_iter=self.max_iter, time_limit=self.time_limit,
@@ -489,6 +496,8 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         ``"al"`` on PyTorch devices). ``"newton"``: primal active-set Newton method on a working
         set of patterns, priced over all patterns (:mod:`convexnn.solvers.active_set`);
         ``"fista"``: accelerated proximal gradient on a working set (gated model);
+        ``"admm"``: first-order ADMM with a cached Woodbury solve (ReLU model; exact for the
+        squared loss, slower for the logistic loss);
         ``"al"``: first-order augmented Lagrangian (ReLU model, NumPy or PyTorch);
         ``"clarabel"``: interior point on a working set; ``"cvxpy"``: the CVXPY + Clarabel
         reference on the full program. All but ``"cvxpy"`` stop on a duality-gap certificate
