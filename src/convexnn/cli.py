@@ -462,6 +462,10 @@ def fit(data: str, beta: float, model: str, loss: str | None, arrangements: str,
         "patterns_exact": bool(getattr(est.arrangements_, "exact", False)),
         "objective": est.objective_, "lower_bound": est.lower_bound_,
         "relative_gap": est.relative_gap_, "neurons": est.n_neurons_, "train": train,
+        "global_lower_bound": (None if getattr(est, "certificate_", None) is None
+                               else float(est.certificate_.lower_bound)),
+        "global_optimal": (None if getattr(est, "certificate_", None) is None
+                           else bool(est.certificate_.optimal)),
         "test": test, "iterations": est.n_iter_, "time": est.fit_time_,
         "converged": est.converged_, "status": est.status_,
         "output": None if saved is None else str(saved),
@@ -483,8 +487,12 @@ def _print_fit_report(r: dict[str, Any], quiet: bool) -> None:
         ("beta", _fmt(r["beta"], "g")),
         ("patterns", f"{r['patterns']}" + (" (all: exact)" if r["patterns_exact"] else "")),
         ("objective F", _fmt(r["objective"], ".8g")),
-        ("lower bound", _fmt(r["lower_bound"], ".8g")),
-        ("relative gap", _fmt(r["relative_gap"], ".2e")),
+        ("lower bound (these patterns)", _fmt(r["lower_bound"], ".8g")),
+        ("relative gap (these patterns)", _fmt(r["relative_gap"], ".2e")),
+        ("proven global lower bound",
+         "-" if r.get("global_lower_bound") is None else
+         _fmt(r["global_lower_bound"], ".8g")
+         + (" (globally optimal)" if r.get("global_optimal") else "")),
         ("neurons", _fmt(r["neurons"])),
     ]
     for part in ("train", "test"):
