@@ -241,3 +241,18 @@ def test_progress_callback_used_when_supported(monkeypatch):
     assert not interrupted and hasattr(est, "objective_")
     if "callback" in est.get_params():
         assert est.get_params()["callback"] is None
+
+
+def test_fit_plot_fit_1d_and_predictions(tmp_path):
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    p1 = tmp_path / "fit1d.png"
+    r = runner.invoke(cli, ["fit", "spline1d", "--plot-fit", str(p1), "-q"])
+    assert r.exit_code == 0, r.output
+    assert p1.stat().st_size > 0
+    p2 = tmp_path / "pred.png"
+    r = runner.invoke(cli, ["fit", "wine_binary", "--arrangements", "30", "--plot-fit", str(p2),
+                             "-q"])
+    assert r.exit_code == 0, r.output
+    assert p2.stat().st_size > 0

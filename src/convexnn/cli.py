@@ -410,10 +410,15 @@ Examples:
               help="Write the fitted model (with the input scaling) to this .npz file.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write a convergence plot (objective and gap vs time) to this PNG.")
+@click.option("--plot-fit", type=click.Path(dir_okay=False), default=None,
+              help="Write a picture of the fit to this PNG: for 1-D data the spline with its "
+                   "kinks; for 28x28 images the first-layer weights; otherwise predictions "
+                   "against targets.")
 def fit(data: str, beta: float, model: str, loss: str | None, arrangements: str, solver: str,
         task: str, tol: float, max_iter: int, time_limit: float | None, seed: int,
         no_standardize: bool, as_json: bool, quiet: bool, target: str | None,
-        data_dir: str | None, split: int, output: str | None, plot: str | None) -> None:
+        data_dir: str | None, split: int, output: str | None, plot: str | None,
+        plot_fit: str | None) -> None:
     """Fit a two-layer ReLU network to DATA by its convex program and report the result."""
     from . import io
 
@@ -453,6 +458,24 @@ def fit(data: str, beta: float, model: str, loss: str | None, arrangements: str,
             plotted = plot_convergence(est.history_, plot)
         else:
             notes.append("no convergence history recorded: no plot written")
+
+    if plot_fit:
+        from .plotting import plot_first_layer, plot_fit_1d, plot_predictions
+
+        net = getattr(est, "network_", None)
+        if net is not None and X_train.shape[1] == 1:
+            # In the (standardized) coordinates the network was fitted in.
+            plot_fit_1d(X_train[:, 0], y_train, net, plot_fit)
+        elif net is not None and X_train.shape[1] == 784:
+            plot_first_layer(net, (28, 28), plot_fit)
+        else:
+            Xp = X_train if ds.X_test is None else _apply(scaler, ds.X_test)
+            yp = y_train if ds.y_test is None else ds.y_test
+            out = (est.decision_function(Xp) if t == "classification" else est.predict(Xp))
+            yv = (np.where(yp == est.classes_[1], 1.0, -1.0) if t == "classification"
+                  else np.asarray(yp, dtype=np.float64))
+            plot_predictions(yv, out, plot_fit)
+        notes.append(f"fit picture written to {plot_fit}")
 
     n, d = ds.X_train.shape
     report: dict[str, Any] = {
