@@ -12,18 +12,23 @@ from .estimators import ConvexReLUClassifier, ConvexReLURegressor
 from .io import load, save
 from .losses import LogisticLoss, SquaredLoss
 from .network import TwoLayerReLUNetwork
+from .path import ConvexReLUCV, beta_grid, beta_max, fit_path
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Arrangements",
     "Certificate",
+    "ConvexReLUCV",
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
     "LogisticLoss",
     "SquaredLoss",
     "TwoLayerReLUNetwork",
     "arrangements_1d",
+    "beta_grid",
+    "beta_max",
+    "fit_path",
     "certify",
     "load",
     "save",
