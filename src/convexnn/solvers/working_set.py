@@ -32,6 +32,7 @@ from ..losses import Loss
 from ._cone_dual import cone_dual_norms
 from ._problem import GroupProgram
 from ._result import SolverResult, SolverStatus
+from .fista import solve_gated_fista, solve_gated_working_set
 
 __all__ = ["solve_working_set"]
 
@@ -90,6 +91,12 @@ def solve_working_set(
         Patterns in the first working set (default ``min(P, 50)``), chosen by the largest
         dual-constraint values at ``U = 0`` (or the non-zero groups of ``U0``).
     """
+    if model == "gated" and inner is solve_gated_fista:
+        # Specialised outer loop: the full pattern set stays boolean and is touched by one
+        # adjoint product per round (see :func:`.fista.solve_gated_working_set`).
+        return solve_gated_working_set(X, y, masks, loss, beta, tol=tol, max_iter=max_iter,
+                                       max_outer=max_outer, initial_size=initial_size, U0=U0,
+                                       time_limit=time_limit, callback=callback)
     xp = array_namespace(X)
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
