@@ -139,3 +139,20 @@ def test_working_set_dispatch_keeps_interface(instance):
                             inner=solve_gated_fista, tol=1e-8)
     assert res.converged and res.W is None and res.V.shape == (masks.shape[1], X.shape[1])
     assert res.history and {"objective", "lower_bound", "criterion"} <= set(res.history[-1])
+
+
+@pytest.mark.parametrize("dtype,rel", [("float64", 1e-6), ("float32", 1e-3)])
+def test_estimator_torch_device_matches_numpy(dtype, rel):
+    """``device="torch"``: the estimator runs the same gated solver on PyTorch CPU tensors."""
+    pytest.importorskip("torch")
+    from convexnn import ConvexReLURegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = rng.standard_normal(40)
+    ref = ConvexReLURegressor(beta=1e-2, model="gated", arrangements=20, random_state=0).fit(X, y)
+    est = ConvexReLURegressor(beta=1e-2, model="gated", arrangements=20, random_state=0,
+                              device="torch", dtype=dtype, max_iter=3000).fit(X, y)
+    assert np.isfinite(est.objective_)
+    assert est.objective_ == pytest.approx(ref.objective_, rel=rel)
+    np.testing.assert_allclose(est.predict(X), ref.predict(X), rtol=0, atol=1e-2 if rel > 1e-5 else 1e-5)
