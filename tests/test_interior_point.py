@@ -1,0 +1,124 @@
+"""The structured primal-dual interior-point solver against the CVXPY reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convexnn.arrangements import enumerate_arrangements
+from convexnn.losses import get_loss
+from convexnn.solvers._result import SolverStatus
+from convexnn.solvers.interior_point import solve_ipm
+
+cvxpy = pytest.importorskip("cvxpy")
+from convexnn.solvers.cvxpy_solver import solve_cvxpy  # noqa: E402
+
+
+def _instance(n: int, seed: int, loss: str, d: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.standard_normal((n, d - 1)), np.ones(n)])
+    f = np.maximum(X @ rng.standard_normal(d), 0) - 0.5 * np.maximum(X @ rng.standard_normal(d), 0)
+    if loss == "squared":
+        y = f + 0.1 * rng.standard_normal(n)
+    else:
+        y = np.where(f + 0.3 * rng.standard_normal(n) > np.median(f), 1.0, -1.0)
+    return X, y
+
+
+def _network_objective(X, y, res, loss, beta):
+    """F of the ReLU network read off the blocks: sum_i (X v_i)_+ - (X w_i)_+."""
+    U = np.concatenate([res.V, res.W])
+    P = res.V.shape[0]
+    f = np.maximum(X @ U.T, 0) @ np.r_[np.ones(P), -np.ones(P)]
+    return get_loss(loss).value(f, y) + beta * np.sum(np.linalg.norm(U, axis=1))
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_matches_cvxpy_exact_enumeration(loss, seed):
+    X, y = _instance(16, seed, loss)
+    arr = enumerate_arrangements(X)
+    beta = 0.05
+    res = solve_ipm(X, y, arr.masks(), get_loss(loss), beta, gates=arr.gates, tol=1e-7)
+    ref = solve_cvxpy(X, y, arr.masks(), beta, model="relu", loss=loss, tol=1e-9)
+    assert res.status is SolverStatus.CONVERGED
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    assert res.lower_bound <= res.objective
+    # the returned blocks are feasible: the network has exactly the reported objective
+    D = arr.masks().astype(float)
+    C = 2 * D - 1
+    for B in (res.V, res.W):
+        assert np.all(C * (X @ B.T) >= -1e-12)
+    assert _network_objective(X, y, res, loss, beta) == pytest.approx(res.objective, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_gated_matches_cvxpy(loss):
+    X, y = _instance(16, 3, loss)
+    arr = enumerate_arrangements(X)
+    res = solve_ipm(X, y, arr.masks(), get_loss(loss), 0.05, model="gated", tol=1e-7)
+    ref = solve_cvxpy(X, y, arr.masks(), 0.05, model="gated", loss=loss, tol=1e-9)
+    assert res.status is SolverStatus.CONVERGED and res.W is None
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+
+
+def test_warm_start_and_without_gates():
+    X, y = _instance(16, 4, "squared")
+    masks = enumerate_arrangements(X).masks()
+    loss = get_loss("squared")
+    first = solve_ipm(X, y, masks, loss, 0.05)  # no gates: interior points computed
+    assert first.converged
+    U0 = np.concatenate([first.V, first.W])
+    warm = solve_ipm(X, y, masks, loss, 0.06, U0=U0, tol=1e-7)
+    cold = solve_cvxpy(X, y, masks, 0.06, model="relu", loss="squared", tol=1e-9)
+    assert warm.converged
+    assert abs(warm.objective - cold.objective) <= 1e-6 * cold.objective
+
+
+def test_degenerate_cone_and_zero_row():
+    X, y = _instance(14, 5, "squared")
+    X = np.vstack([X, X[:1], np.zeros((1, 3))])  # a duplicated row and a zero row
+    y = np.r_[y, y[0], 0.3]
+    masks = enumerate_arrangements(X).masks()
+    # a pattern that splits the duplicated pair: its cone {x0.u >= 0, x0.u <= 0, ...} has an
+    # empty interior
+    bad = masks[:, :1].copy()
+    bad[-2, 0] = not bad[0, 0]
+    masks = np.concatenate([masks, bad], axis=1)
+    res = solve_ipm(X, y, masks, get_loss("squared"), 0.05, tol=1e-7)
+    ref = solve_cvxpy(X, y, masks, 0.05, model="relu", loss="squared", tol=1e-9)
+    assert res.info["n_excluded"] >= 1
+    # sound whatever the status: a feasible network and a valid lower bound
+    assert res.objective >= ref.objective * (1 - 1e-8)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    if res.converged:
+        assert res.criterion <= 1e-7
+        assert abs(res.objective - ref.objective) <= 1e-6 * ref.objective
+
+
+def test_zero_solution_when_beta_large():
+    X, y = _instance(12, 6, "squared")
+    masks = enumerate_arrangements(X).masks()
+    res = solve_ipm(X, y, masks, get_loss("squared"), 1e3)
+    assert res.converged and np.all(res.V == 0) and np.all(res.W == 0)
+    assert res.objective == pytest.approx(0.5 * np.mean(y**2))
+
+
+def test_bad_inputs():
+    X, y = _instance(10, 7, "squared")
+    masks = enumerate_arrangements(X).masks()
+    loss = get_loss("squared")
+    with pytest.raises(ValueError):
+        solve_ipm(X, y, masks, loss, 0.1, model="linear")
+    with pytest.raises(ValueError):
+        solve_ipm(X, y, masks, loss, 0.0)
+    with pytest.raises(ValueError):
+        solve_ipm(X, y[:-1], masks, loss, 0.1)
+    with pytest.raises(ValueError):
+        solve_ipm(X, y, masks[:-1], loss, 0.1)
+    with pytest.raises(ValueError):
+        solve_ipm(X, y, masks, loss, 0.1, U0=np.zeros((3, 3)))
+    with pytest.raises(ValueError):
+        solve_ipm(X, y, masks, loss, 0.1, gates=np.zeros((2, masks.shape[1])))
