@@ -406,8 +406,8 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
     res: dict[str, dict[str, dict[str, Any]]] = {"gated": {}, "relu": {}}
     for model in ("gated", "relu"):
         R = res[model]
-        default = "fista (default)" if model == "gated" else "newton (default)"
-        R[default] = _safe(run_ours, D, gates, model, "auto", tl)
+        default = "fista (default)" if model == "gated" else "ipm"
+        R[default] = _safe(run_ours, D, gates, model, "auto" if model == "gated" else "ipm", tl)
         R[default]["section"] = "ours"
         print(
             f"  {model:5s} {default:18s} F={_fmt(R[default].get('F'), '.8g')} "
@@ -451,7 +451,7 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
             flush=True,
         )
 
-    ours_relu = res["relu"]["newton (default)"]
+    ours_relu = res["relu"]["ipm"]
     width = max(20, 2 * int(ours_relu.get("neurons") or 10))
     if ours_relu.get("F") is not None and not args.no_torch:
         res["relu"]["adam grid"] = _safe(
@@ -477,10 +477,10 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
         names = (
             ["fista (default)", "cvxpy+clarabel", "pyscnn rfista"]
             if model == "gated"
-            else ["newton (default)", "cvxpy+clarabel"]
+            else ["ipm", "cvxpy+clarabel"]
         )
         cands = [R[k]["F"] for k in names if k in R and R[k].get("F") is not None]
-        ours_key = "fista (default)" if model == "gated" else "newton (default)"
+        ours_key = "fista (default)" if model == "gated" else "ipm"
         hist_min = [F for _, F in R[ours_key].get("history", [])]
         ref = min(cands + hist_min) if cands else None
         refs[model] = ref
@@ -615,7 +615,7 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int]]:
     for label, (model, method) in {
         "rel F diff CVXPY (gated)": ("gated", "cvxpy+clarabel"),
         "rel F diff ours (gated)": ("gated", "fista (default)"),
-        "rel F diff ours (relu)": ("relu", "newton (default)"),
+        "rel F diff ours (relu)": ("relu", "ipm"),
         "rel F diff CVXPY (relu)": ("relu", "cvxpy+clarabel"),
         "rel F diff pyscnn RFISTA (gated)": ("gated", "pyscnn rfista"),
         "rel F diff pyscnn AL network (relu)": ("relu", "pyscnn al"),
@@ -646,7 +646,7 @@ def plot(rows: list[dict[str, Any]], refs_all: dict[str, dict], path: Path) -> N
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
     styles = {
         "fista (default)": "C0-",
-        "newton (default)": "C0-",
+        "ipm": "C0-",
         "al": "C1--",
         "cvxpy+clarabel": "C2o",
         "pyscnn rfista": "C3s",

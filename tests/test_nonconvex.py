@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("torch")
 
 from convexnn.network import TwoLayerReLUNetwork  # noqa: E402
-from convexnn.nonconvex import best_of_grid, train_nonconvex  # noqa: E402
+from convexnn.nonconvex import best_of_grid, train_adam_numpy, train_nonconvex  # noqa: E402
 
 
 def _data(loss, n=60, d=3, seed=0):
@@ -95,3 +95,28 @@ def test_bad_inputs():
     init = TwoLayerReLUNetwork(np.ones((2, 3)), None, np.ones(2), 0.5)
     with pytest.raises(ValueError, match="offset"):
         train_nonconvex(X, y, 1e-3, width=None, init=init, fit_intercept=False, steps=1)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_numpy_adam_follows_torch_adam(loss, fit_intercept):
+    """Same init, same lr: the NumPy Adam and torch.optim.Adam take the same steps."""
+    X, y = _data(loss, n=40, d=3, seed=2)
+    rng = np.random.default_rng(3)
+    init = TwoLayerReLUNetwork(rng.standard_normal((7, 3)),
+                               rng.standard_normal(7) if fit_intercept else None,
+                               rng.standard_normal(7))
+    kw = dict(init=init, lr=1e-2, steps=300, loss=loss, fit_intercept=fit_intercept,
+              record_every=1)
+    a = train_adam_numpy(X, y, 1e-2, **kw)
+    b = train_nonconvex(X, y, 1e-2, width=None, **kw)
+    Fa = np.array([F for _, F in a.history])
+    Fb = np.array([F for _, F in b.history])
+    assert Fa.shape == Fb.shape == (301,)
+    np.testing.assert_allclose(Fa, Fb, rtol=1e-8, atol=1e-10)
+    for attr in ("hidden_weights", "output_weights"):
+        np.testing.assert_allclose(getattr(a.network, attr), getattr(b.network, attr),
+                                   rtol=1e-8, atol=1e-10)
+    assert a.objective == pytest.approx(b.objective, rel=1e-8)
+    assert a.final_objective == pytest.approx(b.final_objective, rel=1e-8)
+    assert a.params["optimizer"] == "adam-numpy" and a.steps == 300

@@ -367,7 +367,8 @@ _model_options = [
     click.option("--arrangements", default="auto", show_default=True, metavar="auto|exact|INT",
                  help="Activation patterns: enumerate all ('exact', low rank only), sample INT "
                       "gate vectors, or 'auto'."),
-    click.option("--solver", type=click.Choice(["auto", "newton", "fista", "admm", "al", "clarabel", "cvxpy"]),
+    click.option("--solver", type=click.Choice(["auto", "ipm", "newton", "fista", "admm", "al", "clarabel",
+                                                 "cvxpy"]),
                  default="auto", show_default=True, help="Convex solver."),
     click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
                  default="auto", show_default=True, help="Learning task (auto: from the labels)."),
