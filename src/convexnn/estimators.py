@@ -219,13 +219,15 @@ class _BaseConvexReLU(BaseEstimator):
         return arrangements_from_gates(Xd, gates)
 
     # ------------------------------------------------------------------ solving
-    def _solve(self, Xd: np.ndarray, y: np.ndarray, arr: Arrangements, U0: Any) -> SolverResult:
+    def _solve(self, Xd: np.ndarray, y: np.ndarray, arr: Arrangements, U0: Any,
+               time_limit: float | None = None) -> SolverResult:
         from .solvers.augmented_lagrangian import solve_relu_al
         from .solvers.fista import solve_gated_fista
         from .solvers.working_set import solve_working_set
 
         loss = get_loss(self.loss)
         dtype = resolve_dtype(self.dtype)
+        tl = self.time_limit if time_limit is None else time_limit
         use_torch = self.device != "cpu"
         # device="torch" is PyTorch on the CPU (the code path a GPU runs, testable anywhere).
         tdev = "cpu" if self.device == "torch" else self.device
@@ -244,7 +246,7 @@ class _BaseConvexReLU(BaseEstimator):
             U0 = to_backend(U0, device=tdev, dtype=dtype, torch=use_torch)
         callback = self.callback or (_Progress(self.verbose) if self.verbose else None)
         common: dict[str, Any] = {"tol": self.tol, "max_iter": self.max_iter,
-                                  "time_limit": self.time_limit,
+                                  "time_limit": tl,
                   "callback": callback}
         if solver == "ipm":
             from .solvers.interior_point import solve_ipm
@@ -252,7 +254,7 @@ class _BaseConvexReLU(BaseEstimator):
             return solve_ipm(Xd, y, arr.masks(), loss, self.beta, model=self.model,
                              gates=arr.gates, U0=None if U0 is None else to_numpy(U0),
                              tol=self.tol, max_iter=min(self.max_iter, IPM_MAX_ITER),
-                             time_limit=self.time_limit, callback=callback)
+                             time_limit=tl, callback=callback)
         if solver == "newton" or (solver == "auto" and self.model == "relu" and not use_torch):
             from .solvers.active_set import solve_active_set
 
@@ -270,11 +272,11 @@ class _BaseConvexReLU(BaseEstimator):
 
             return solve_relu_admm(Xd, y, arr.masks(), loss, self.beta,
                                    U0=None if U0 is None else to_numpy(U0), tol=self.tol,
-                                   max_iter=self.max_iter, time_limit=self.time_limit,
+                                   max_iter=self.max_iter, time_limit=tl,
                                    callback=callback)
         if solver == "al" or (solver == "auto" and use_torch):
             return solve_relu_al(Xb, yb, Mb, loss, self.beta, U0=U0, tol=self.tol,
-                                 max_iter=self.max_iter, time_limit=self.time_limit,
+                                 max_iter=self.max_iter, time_limit=tl,
                                  callback=callback)
         if solver == "fista":
             raise ValueError("solver='fista' solves the gated model only; use model='gated' "
@@ -480,8 +482,11 @@ class _BaseConvexReLU(BaseEstimator):
         r = 0
         while True:
             ts = time.perf_counter()
-            res = _keep_better(self._solve(Xd, y, arr, U_start), Xd, y, U_start, loss,
-                               self.beta)
+            # Every solve gets what is left of the budget (at least 1 s): a program too large
+            # for the budget stops at its best iterate, never above the warm start.
+            left = max(budget - (time.perf_counter() - t0), 1.0)
+            res = _keep_better(self._solve(Xd, y, arr, U_start, time_limit=left), Xd, y,
+                               U_start, loss, self.beta)
             solve_time = time.perf_counter() - ts
             V, W = to_numpy(res.V), to_numpy(res.W)
             U = np.concatenate([V, W])
