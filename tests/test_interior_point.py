@@ -11,18 +11,9 @@ from convexnn.solvers._result import SolverStatus
 from convexnn.solvers.interior_point import solve_ipm
 
 cvxpy = pytest.importorskip("cvxpy")
+from conftest import planted_instance as _instance  # noqa: E402
+
 from convexnn.solvers.cvxpy_solver import solve_cvxpy  # noqa: E402
-
-
-def _instance(n: int, seed: int, loss: str, d: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    X = np.column_stack([rng.standard_normal((n, d - 1)), np.ones(n)])
-    f = np.maximum(X @ rng.standard_normal(d), 0) - 0.5 * np.maximum(X @ rng.standard_normal(d), 0)
-    if loss == "squared":
-        y = f + 0.1 * rng.standard_normal(n)
-    else:
-        y = np.where(f + 0.3 * rng.standard_normal(n) > np.median(f), 1.0, -1.0)
-    return X, y
 
 
 def _network_objective(X, y, res, loss, beta):
