@@ -46,6 +46,13 @@ def test_column_generation_reaches_enumerated_optimum(monkeypatch, small_seed):
     exact = _fit(ConvexReLURegressor(beta=beta, arrangements="exact", tol=1e-9), X, y)
     F_star = exact.objective_
     assert exact.certificate_.optimal
+    # The enumerated optimum itself, against an independent interior-point solve.
+    pytest.importorskip("cvxpy")
+    from convexnn.solvers.cvxpy_solver import solve_cvxpy
+
+    ref = solve_cvxpy(np.column_stack([X, np.ones(len(X))]), y, exact.arrangements_.masks(),
+                      beta, model="relu", loss="squared", tol=1e-9)
+    assert F_star == pytest.approx(ref.objective, rel=1e-6)
     # Force the column-generation branch on this low-rank instance, from few patterns.
     monkeypatch.setattr(E, "AUTO_EXACT_LIMIT", 0)
     monkeypatch.setattr(E, "CG_INITIAL", 2)
