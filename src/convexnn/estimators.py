@@ -279,8 +279,15 @@ class _BaseConvexReLU(BaseEstimator):
                                  max_iter=self.max_iter, time_limit=tl,
                                  callback=callback)
         if solver == "fista":
-            raise ValueError("solver='fista' solves the gated model only; use model='gated' "
-                             "or solver='auto'/'newton'/'al'/'clarabel' for the ReLU model")
+            from .solvers.relu_fista import solve_relu_fista
+
+            if use_torch:
+                raise ValueError("solver='fista' for the ReLU model runs on NumPy arrays only "
+                                 "(its exact cone projections are NNLS calls); use "
+                                 "device='cpu', or solver='al' on PyTorch")
+            return solve_relu_fista(Xd, y, arr.masks(), loss, self.beta,
+                                    U0=None if U0 is None else to_numpy(U0), tol=self.tol,
+                                    max_iter=self.max_iter, time_limit=tl, callback=callback)
         from .solvers.clarabel_solver import solve_clarabel
 
         def inner(X_, y_, m_, loss_, beta_, *, U0=None, tol=1e-8, max_iter=200, time_limit=None):
@@ -811,7 +818,9 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         but each Newton system costs ``O(n^2 P d)``, so it is not the default.
         ``"newton"``: primal active-set Newton method on a working
         set of patterns, priced over all patterns (:mod:`convexnn.solvers.active_set`);
-        ``"fista"``: accelerated proximal gradient on a working set (gated model);
+        ``"fista"``: accelerated proximal gradient on a working set -- gated model (NumPy or
+        PyTorch), and ReLU model with an exact prox (shrinkage of the Euclidean projection
+        onto the cone, by NNLS; :mod:`convexnn.solvers.relu_fista`; NumPy);
         ``"admm"``: first-order ADMM with a cached Woodbury solve and an exact prox of the loss
         (ReLU model, both losses; thousands of iterations);
         ``"al"``: first-order augmented Lagrangian (ReLU model, NumPy or PyTorch);
