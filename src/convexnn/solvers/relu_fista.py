@@ -342,7 +342,8 @@ def solve_relu_fista(
     order = np.argsort(-h)
     ws[order[:k0][h[order[:k0]] > beta]] = True
     history: list[dict[str, float]] = []
-    best = {"gap": gap, "primal": primal, "lower": lower, "U": U.copy(), "mu": mu}
+    best: dict[str, Any] = {"gap": gap, "primal": primal, "lower": lower, "U": U.copy(),
+                            "mu": mu}
 
     def record(it: int) -> None:
         rec = {"time": time.perf_counter() - t0, "iter": it, "objective": best["primal"],
