@@ -142,21 +142,31 @@ class ConeProjector:
         self.has_fast[g] = True
 
     def _nnls(self, g: int, z: np.ndarray, a: np.ndarray, tol: float) -> np.ndarray:
+        """Projection by NNLS on a growing subset of rows (exact: a point that is feasible
+        for all rows and optimal for the subset satisfies the full KKT conditions, the other
+        rows with zero multipliers). Rows enter in batches of the ``d`` most violated: the
+        answer has at most ``d - 1`` active rows in general position, and Lawson-Hanson's cost
+        grows with the number of candidate rows (at d = 25, n = 750 all violated rows made it
+        the dominant cost)."""
         self.n_nnls += 1
         A = self.C[:, g % self.P, None] * self.X
-        rows = a < 0
+        batch = self.d
+        rows = np.zeros(A.shape[0], dtype=bool)
         rows[self.rows[g]] = True  # the last active rows: usually the answer's
+        viol = np.flatnonzero(a < -tol)
+        rows[viol[np.argsort(a[viol])[:batch]]] = True
         while True:
             S = np.flatnonzero(rows)
             AS = A[S]
             lam, _ = nnls(AS.T, -z)
             u = z + lam @ AS
-            new = (A @ u < -tol) & ~rows
-            if not new.any():
+            r = A @ u
+            new = np.flatnonzero((r < -tol) & ~rows)
+            if new.size == 0:
                 self.rows[g] = S[lam > 0]
                 self._remember(g, AS[lam > 0])
                 return u
-            rows |= new
+            rows[new[np.argsort(r[new])[:batch]]] = True
 
     def project(self, Z: np.ndarray, groups: np.ndarray) -> np.ndarray:
         """Projections of the rows ``Z[j]`` onto ``K_{groups[j]}``: shape (len(groups), d)."""
