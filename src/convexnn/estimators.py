@@ -261,6 +261,14 @@ class _BaseConvexReLU(BaseEstimator):
             return solve_active_set(Xd, y, arr.masks(), loss, self.beta, model=self.model,
                                     gates=arr.gates, U0=None if U0 is None else to_numpy(U0),
                                     **common)
+        if self.model == "gated" and solver == "auto" and not use_torch:
+            from .solvers.gated_hybrid import solve_gated_hybrid, use_hybrid
+
+            n_, d_ = Xd.shape
+            if use_hybrid(n_, d_, arr.n_patterns):
+                return solve_gated_hybrid(Xd, y, arr.masks(), loss, self.beta, gates=arr.gates,
+                                          tol=self.tol, max_iter=self.max_iter, time_limit=tl,
+                                          callback=callback)
         if self.model == "gated":
             if solver not in ("auto", "fista"):
                 raise ValueError(f"solver={solver!r} does not solve the gated model; use "
@@ -808,8 +816,9 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         10-300 s; ``time_limit`` if set) runs out. ``column_generation_`` records the rounds.
         At high rank this is an upper bound on the global optimum, not a proof of it.
     solver : {"auto", "ipm", "newton", "fista", "admm", "al", "clarabel", "cvxpy"}, default="auto"
-        ``"auto"``: ``"newton"`` for the ReLU model, ``"fista"`` for the gated model, ``"al"``
-        on PyTorch devices.
+        ``"auto"``: ``"newton"`` for the ReLU model; for the gated model the interior-point
+        method followed by a sparse FISTA polish when ``n <= 2000`` and ``n^2 P d <= 1.5e10``
+        (:mod:`convexnn.solvers.gated_hybrid`), else ``"fista"``; ``"al"`` on PyTorch devices.
         ``"ipm"``: structured primal-dual interior-point method (Mehrotra predictor-corrector,
         Nesterov-Todd scaling, Woodbury Newton systems; :mod:`convexnn.solvers.interior_point`);
         it converges to the analytic center of the optimal set: the same ``F`` (to ``tol``) as

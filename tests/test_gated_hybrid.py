@@ -1,0 +1,52 @@
+"""Gated model: interior point + sparse FISTA polish, against CVXPY + Clarabel and cold FISTA."""
+
+import numpy as np
+import pytest
+from conftest import planted_instance
+
+from convexnn import ConvexReLUClassifier, ConvexReLURegressor
+from convexnn.arrangements import sample_arrangements
+from convexnn.losses import get_loss
+from convexnn.solvers._result import SolverStatus
+from convexnn.solvers.cvxpy_solver import solve_cvxpy
+from convexnn.solvers.fista import solve_gated_fista
+from convexnn.solvers.gated_hybrid import solve_gated_hybrid, use_hybrid
+from convexnn.solvers.working_set import solve_working_set
+
+pytest.importorskip("cvxpy")
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hybrid_matches_cvxpy_and_is_as_sparse_as_fista(loss, seed):
+    X, y = planted_instance(150, seed, loss, d=5)
+    arr = sample_arrangements(X, 60, random_state=seed)
+    masks = arr.masks()
+    beta = 1e-2
+    ref = solve_cvxpy(X, y, masks, beta, model="gated", loss=loss, tol=1e-9)
+    assert ref.status is SolverStatus.CONVERGED
+    res = solve_gated_hybrid(X, y, masks, get_loss(loss), beta, gates=arr.gates, tol=1e-7)
+    assert res.status is SolverStatus.CONVERGED and res.criterion <= 1e-7
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    cold = solve_working_set(X, y, masks, get_loss(loss), beta, model="gated",
+                             inner=solve_gated_fista, tol=1e-7, max_iter=100_000)
+    support = np.linalg.norm(res.V, axis=1) > 0
+    assert np.array_equal(support, np.linalg.norm(cold.V, axis=1) > 0)
+    assert res.info["ipm_iter"] > 0
+
+
+def test_estimator_auto_uses_it_below_the_size_limit():
+    X, y = planted_instance(120, 2, "squared", d=4)
+    est = ConvexReLURegressor(beta=1e-2, model="gated", arrangements=50, random_state=0,
+                              fit_intercept=False).fit(X, y)
+    assert "ipm_time" in est.solver_result_.info
+    fista = ConvexReLURegressor(beta=1e-2, model="gated", arrangements=50, random_state=0,
+                                fit_intercept=False, solver="fista").fit(X, y)
+    assert "ipm_time" not in fista.solver_result_.info
+    assert abs(est.objective_ - fista.objective_) <= 1e-6 * fista.objective_
+    assert est.n_neurons_ == fista.n_neurons_
+    clf = ConvexReLUClassifier(beta=1e-2, model="gated", arrangements=50, random_state=0)
+    clf.fit(X, np.where(y > np.median(y), 1, 0))
+    assert clf.converged_
+    assert not use_hybrid(5000, 10, 250) and use_hybrid(500, 20, 250)
