@@ -406,7 +406,7 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
     res: dict[str, dict[str, dict[str, Any]]] = {"gated": {}, "relu": {}}
     for model in ("gated", "relu"):
         R = res[model]
-        default = "fista (default)" if model == "gated" else "ipm"
+        default = "auto (default)" if model == "gated" else "ipm"
         R[default] = _safe(run_ours, D, gates, model, "auto" if model == "gated" else "ipm", tl)
         R[default]["section"] = "ours"
         print(
@@ -475,12 +475,12 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
     refs = {}
     for model, R in res.items():
         names = (
-            ["fista (default)", "cvxpy+clarabel", "pyscnn rfista"]
+            ["auto (default)", "cvxpy+clarabel", "pyscnn rfista"]
             if model == "gated"
             else ["ipm", "cvxpy+clarabel"]
         )
         cands = [R[k]["F"] for k in names if k in R and R[k].get("F") is not None]
-        ours_key = "fista (default)" if model == "gated" else "ipm"
+        ours_key = "auto (default)" if model == "gated" else "ipm"
         hist_min = [F for _, F in R[ours_key].get("history", [])]
         ref = min(cands + hist_min) if cands else None
         refs[model] = ref
@@ -614,7 +614,7 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int]]:
             out[label] = (statistics.median(v), len(v))
     for label, (model, method) in {
         "rel F diff CVXPY (gated)": ("gated", "cvxpy+clarabel"),
-        "rel F diff ours (gated)": ("gated", "fista (default)"),
+        "rel F diff ours (gated)": ("gated", "auto (default)"),
         "rel F diff ours (relu)": ("relu", "ipm"),
         "rel F diff CVXPY (relu)": ("relu", "cvxpy+clarabel"),
         "rel F diff pyscnn RFISTA (gated)": ("gated", "pyscnn rfista"),
@@ -645,7 +645,7 @@ def plot(rows: list[dict[str, Any]], refs_all: dict[str, dict], path: Path) -> N
     nrow = math.ceil(len(panels) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
     styles = {
-        "fista (default)": "C0-",
+        "auto (default)": "C0-",
         "ipm": "C0-",
         "al": "C1--",
         "cvxpy+clarabel": "C2o",
