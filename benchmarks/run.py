@@ -599,7 +599,7 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int]]:
         "time ratio CVXPY/ours (relu)": ("relu", "cvxpy+clarabel"),
         "time ratio pyscnn RFISTA/ours (gated)": ("gated", "pyscnn rfista"),
         "time ratio pyscnn AL/ours (relu)": ("relu", "pyscnn al"),
-        "time ratio our AL/our Newton (relu)": ("relu", "al"),
+        "time ratio our AL/ours (relu)": ("relu", "al"),
         "time ratio Adam grid/ours (relu)": ("relu", "adam grid"),
         "time ratio sklearn MLP/ours (relu)": ("relu", "sklearn mlp"),
     }
