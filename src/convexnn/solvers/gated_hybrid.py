@@ -31,6 +31,7 @@ import numpy as np
 
 from .._backend import to_numpy
 from ..losses import Loss
+from ..operators import MaskedOperator
 from ._result import SolverResult, SolverStatus
 from .fista import solve_gated_fista
 from .interior_point import solve_ipm
@@ -83,9 +84,9 @@ def solve_gated_hybrid(
                     max_iter=min(max_iter, 100), time_limit=time_limit, callback=callback)
     t_ipm = time.perf_counter() - t0
     U = np.array(ipm.V, dtype=np.float64, copy=True)
-    f = np.sum(Xa * (M.astype(np.float64) @ U), axis=1)
-    mu = -loss.gradient(f, ya)
-    h = np.linalg.norm((M * mu[:, None]).T @ Xa, axis=1)
+    op = MaskedOperator(Xa, M)
+    mu = -loss.gradient(op.forward(U), ya)
+    h = np.linalg.norm(op.adjoint(mu), axis=1)
     screened = (h < beta * (1.0 - 1e-3)) & (np.linalg.norm(U, axis=1) > 0)
     U[screened] = 0.0
     remaining = None if time_limit is None else max(time_limit - t_ipm, 1e-3)

@@ -73,6 +73,7 @@ from scipy.optimize import nnls
 from .._backend import to_numpy
 from ..losses import Loss
 from ..operators import MaskedOperator
+from ._fista_core import prox_group_l1
 from ._result import SolverResult, SolverStatus
 
 __all__ = ["solve_relu_fista", "ConeProjector"]
@@ -252,16 +253,13 @@ def _prox(st: _State, Uy: np.ndarray, grad: np.ndarray, L: float, ws: np.ndarray
     if cache is None:
         # Zero groups: z = -grad/L, and P_K(z) = P_K(-grad)/L -- independent of L.
         _, need, pr = st.dual_values(grad, np.flatnonzero(ws & ~nz))
-        cache = (need, pr, np.linalg.norm(pr, axis=1))
-    need, pr, nrm = cache
-    big = nrm > beta
-    out[need[big]] = pr[big] * ((1.0 - beta / nrm[big]) / L)[:, None]
+        cache = (need, pr)
+    # The prox is block soft-thresholding of the projection (module docstring).
+    need, pr = cache
+    out[need] = prox_group_l1(pr, beta) / L
     idx = np.flatnonzero(nz)
     if idx.size:
-        pz = st.proj.project(Uy[idx] - grad[idx] / L, idx)
-        nn = np.linalg.norm(pz, axis=1)
-        keep = nn > beta / L
-        out[idx[keep]] = pz[keep] * (1.0 - (beta / L) / nn[keep])[:, None]
+        out[idx] = prox_group_l1(st.proj.project(Uy[idx] - grad[idx] / L, idx), beta / L)
     return out, cache
 
 
