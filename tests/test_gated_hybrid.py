@@ -50,3 +50,35 @@ def test_estimator_auto_uses_it_below_the_size_limit():
     clf.fit(X, np.where(y > np.median(y), 1, 0))
     assert clf.converged_
     assert not use_hybrid(5000, 10, 250) and use_hybrid(500, 20, 250)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_newton_polish_repairs_a_wrong_support(loss):
+    """The active-set Newton polish drops a spurious group and admits a missing one."""
+    import time
+
+    from convexnn.operators import MaskedOperator
+    from convexnn.solvers.gated_hybrid import _support_newton
+
+    X, y = planted_instance(150, 3, loss, d=5)
+    arr = sample_arrangements(X, 60, random_state=3)
+    masks = arr.masks()
+    beta = 1e-2
+    ref = solve_cvxpy(X, y, masks, beta, model="gated", loss=loss, tol=1e-9)
+    exact = solve_gated_hybrid(X, y, masks, get_loss(loss), beta, gates=arr.gates, tol=1e-9)
+    assert exact.info.get("polish") == "newton"
+    assert abs(exact.objective - ref.objective) <= 1e-7 * abs(ref.objective)
+    on = np.flatnonzero(np.linalg.norm(exact.V, axis=1) > 0)
+    off = np.flatnonzero(np.linalg.norm(exact.V, axis=1) == 0)
+    assert on.size >= 2 and off.size >= 1
+    # Wrong start: the largest group removed, a zero group switched on.
+    U = np.array(exact.V, copy=True)
+    big = on[np.argmax(np.linalg.norm(U[on], axis=1))]
+    U[big] = 0.0
+    U[off[0]] = 1e-2 * np.ones(X.shape[1])
+    res = _support_newton(X, y, masks, MaskedOperator(X, masks), get_loss(loss), beta, U,
+                          tol=1e-9, t0=time.perf_counter(), n_iter0=0)
+    assert res is not None and res.status is SolverStatus.CONVERGED
+    assert res.criterion <= 1e-9 and res.lower_bound <= ref.objective * (1 + 1e-9)
+    assert abs(res.objective - ref.objective) <= 1e-7 * abs(ref.objective)
+    assert np.array_equal(np.linalg.norm(res.V, axis=1) > 0, np.linalg.norm(exact.V, axis=1) > 0)

@@ -9,14 +9,25 @@ groups that are zero at the optimum are small, not zero. The polish
 2. zeroes the groups with ``h_g < beta (1 - 1e-3)`` -- at the optimum a non-zero group has
    ``h_g = beta`` exactly, and for the squared or logistic loss the optimal predictions, hence
    ``mu``, are unique;
-3. runs the working-set FISTA (:mod:`.fista`) from that point to the requested gap. FISTA's
+3. polishes on that support by an active-set Newton method (:func:`_support_newton`): damped
+   Newton on the smooth restriction of the objective to the non-zero groups, groups leaving
+   by a block-coordinate test and violators of the dual constraint entering; it converges
+   quadratically once the support is right (usually 1-6 steps) and is accepted only when the
+   global duality gap over *all* patterns is below ``tol``;
+4. otherwise (support too large for a dense ``(|S| d)^2`` Cholesky, no certificate) runs the
+   working-set FISTA (:mod:`.fista`) from the screened point to the requested gap. FISTA's
    prox produces exact zeros, and its working set re-admits any group step 2 removed wrongly,
-   so the result is certified by the same global duality gap as a cold FISTA solve.
+   so either way the result is certified by the same global duality gap as a cold FISTA solve.
 
 Measured (2 cores, P = 250 sampled gates, bias column, ``beta = 1e-2``, squared loss, tol 1e-6,
-one process): hepatitis 0.54 s vs 1.46 s for FISTA alone, statlog-heart 0.60 vs 1.58,
-vertebral 0.34 vs 0.83, yacht 0.26 vs 1.00, pima 1.13 vs 4.11, fertility 0.16 vs 1.31 -- the same
-``F`` and the same neurons as FISTA (the interior-point point alone had 2-54 more).
+one process, total fit time): with the FISTA polish, hepatitis 0.54 s vs 1.46 s for FISTA
+alone, statlog-heart 0.60 vs 1.58, vertebral 0.34 vs 0.83, yacht 0.26 vs 1.00, pima 1.13 vs
+4.11, fertility 0.16 vs 1.31 -- the same ``F`` and the same neurons as FISTA (the
+interior-point point alone had 2-54 more). With the Newton polish (this session): vertebral
+0.19 s (1 Newton step; the FISTA polish took 1,100 iterations there), hepatitis 0.34, breast
+cancer 0.19, fertility 0.14 (6 steps: one spurious group dropped, gap 8e-9), haberman 0.11,
+yacht 0.29, energy 0.82 (0.69 of it the interior point); objectives equal FISTA's to 1e-13
+relative or lower.
 
 The interior-point method's Newton systems cost ``O(n^2 P d)``, so the estimators use this
 hybrid only below :data:`MAX_N` samples and :data:`MAX_WORK` for ``n^2 P d``.
@@ -28,6 +39,7 @@ import time
 from typing import Any
 
 import numpy as np
+import scipy.linalg as sla
 
 from .._backend import to_numpy
 from ..losses import Loss
@@ -43,11 +55,150 @@ __all__ = ["solve_gated_hybrid", "use_hybrid", "MAX_N", "MAX_WORK"]
 MAX_N = 2000
 #: Largest ``n^2 P d`` (the flops of one Newton system) for which they use it.
 MAX_WORK = 1.5e10
+#: Largest number of unknowns (support size x d) for the Newton polish (a dense Cholesky).
+MAX_NEWTON_VARS = 2500
 
 
 def use_hybrid(n: int, d: int, P: int) -> bool:
     """Whether :func:`solve_gated_hybrid` is the estimators' choice for this size."""
     return n <= MAX_N and float(n) * n * P * d <= MAX_WORK
+
+
+def _certificate(op: MaskedOperator, ya: np.ndarray, loss: Loss, beta: float,
+                 U: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+    """Objective, dual value, relative gap and scaled dual point of ``U`` over all patterns."""
+    f = op.forward(U)
+    g = loss.gradient(f, ya)
+    primal = loss.value(f, ya) + beta * float(np.linalg.norm(U, axis=1).sum())
+    hmax = float(np.linalg.norm(op.adjoint(g), axis=1).max(initial=0.0))
+    s = 1.0 if hmax <= beta else beta / hmax
+    lower = loss.dual_value(-s * g, ya)
+    return primal, lower, (primal - lower) / max(abs(primal), 1e-300), -s * g
+
+
+def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOperator,
+                    loss: Loss, beta: float, U: np.ndarray, *, tol: float, t0: float,
+                    n_iter0: int, callback: Any = None,
+                    max_iter: int = 60) -> SolverResult | None:
+    """Active-set Newton from the screened point; ``None`` when it cannot certify ``tol``.
+
+    On a support ``S`` of non-zero groups the objective
+    ``phi(u) = L(A u) + beta sum_{g in S} ||u_g||``, ``A = [D_g X]_{g in S}``, is smooth, with
+    gradient ``A^T grad L + beta u_g / ||u_g||`` and Hessian
+    ``A^T diag(L'') A + beta blockdiag((I - e_g e_g^T) / ||u_g||)``, ``e_g = u_g / ||u_g||``.
+    Damped Newton (Armijo backtracking) on ``phi`` converges quadratically once ``S`` is the
+    optimal support. ``S`` is corrected as in an active-set method:
+
+    * a group leaves ``S`` (is set to zero) when the quadratic model says a block-coordinate
+      step would zero it, ``||grad_g - H_gg u_g|| <= beta``, or when its norm falls below
+      ``1e-5`` of the largest (Newton alone only shrinks such a group geometrically: its
+      optimum is the kink at zero);
+    * when Newton stalls on ``S``, the groups outside ``S`` that violate the dual constraint
+      (``h_g = ||(D_g X)^T grad L|| > beta``) enter, at their proximal-gradient step
+      ``-(1 - beta / h_g) (D_g X)^T grad L / L_g`` with ``L_g = ||D_g X||^2 L''_max``.
+
+    The result is accepted only when the *global* certificate -- the relative duality gap over
+    all patterns, with the dual point scaled to be feasible for every group -- is below
+    ``tol``; otherwise (too many unknowns for a dense Cholesky, no progress) the caller falls
+    back to the working-set FISTA, so this step can only save time, never change the answer
+    beyond ``tol``.
+    """
+    n, d = Xa.shape
+    Ufull = U.copy()
+    history: list[dict[str, float]] = []
+    it = 0
+    lip = loss.lipschitz(n) * n                           # bound on n * L''
+
+    def certify() -> SolverResult | None:
+        primal, lower, gap, mu = _certificate(op, ya, loss, beta, Ufull)
+        rec = {"time": time.perf_counter() - t0, "iter": n_iter0 + it, "objective": primal,
+               "lower_bound": lower, "criterion": gap}
+        history.append(rec)
+        if callback is not None:
+            callback(rec)
+        if gap > tol:
+            return None
+        return SolverResult(V=Ufull, W=None, objective=primal, lower_bound=lower,
+                            criterion=gap, n_iter=n_iter0 + it, status=SolverStatus.CONVERGED,
+                            history=history, dual=mu,
+                            info={"gap": gap, "polish": "newton", "newton_iter": it,
+                                  "support": int(np.count_nonzero(np.linalg.norm(Ufull, axis=1)))})
+
+    for _round in range(50):   # each round changes S (drops or entries); max_iter bounds it too
+        S = np.flatnonzero(np.linalg.norm(Ufull, axis=1) > 0)
+        m = S.size * d
+        if S.size == 0 or m > MAX_NEWTON_VARS:
+            return None
+        A = (M[:, S, None] * Xa[:, None, :]).reshape(n, m)
+        AtA = A.T @ A if loss.name == "squared" else None   # constant data-term Hessian
+        u = Ufull[S].reshape(-1)
+
+        def phi(v: np.ndarray, A: np.ndarray = A) -> float:
+            return loss.value(A @ v, ya) + beta * float(
+                np.linalg.norm(v.reshape(-1, d), axis=1).sum())
+
+        stalled = False
+        while it < max_iter:
+            V = u.reshape(-1, d)
+            nrm = np.linalg.norm(V, axis=1)
+            f = A @ u
+            gdata = A.T @ loss.gradient(f, ya)
+            H = AtA / n if AtA is not None else A.T @ (loss.hessian_diag(f, ya)[:, None] * A)
+            # Block-coordinate test on the quadratic model: group k would be zero if minimized
+            # alone, ||grad_k - H_kk u_k|| <= beta. (At an optimum every non-zero group fails
+            # it: e_k^T of that vector has modulus beta + u_k^T H_kk u_k / ||u_k|| > beta.)
+            Hkk = H.reshape(S.size, d, S.size, d)[np.arange(S.size), :, np.arange(S.size), :]
+            c = gdata.reshape(-1, d) - np.einsum("kij,kj->ki", Hkk, V)
+            drop = (np.linalg.norm(c, axis=1) <= beta) | (nrm <= 1e-5 * nrm.max())
+            if drop.any():
+                Ufull[S[drop]] = 0.0                       # leaves S: rebuild A
+                break
+            it += 1
+            E = V / nrm[:, None]
+            grad = gdata + beta * E.reshape(-1)
+            blocks = beta * (np.eye(d)[None] - E[:, :, None] * E[:, None, :]) / nrm[:, None, None]
+            for k in range(S.size):
+                H[k * d:(k + 1) * d, k * d:(k + 1) * d] += blocks[k]
+            # A tiny ridge: A^T A is singular when m > n (the group terms are only PSD).
+            H[np.diag_indices_from(H)] += 1e-14 * max(float(np.trace(H)) / m, 1e-300)
+            try:
+                p = sla.cho_solve(sla.cho_factor(H, check_finite=False), -grad,
+                                  check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
+                return None
+            slope = float(grad @ p)
+            f0, t = phi(u), 1.0
+            if not slope < 0:
+                stalled = True
+                break
+            while phi(u + t * p) > f0 + 0.25 * t * slope and t > 1e-10:
+                t *= 0.5
+            u = u + t * p
+            Ufull[S] = u.reshape(-1, d)
+            done = certify()
+            if done is not None:
+                return done
+            # Newton decrement ~ round-off of phi, or no step: stationary on S.
+            if -slope <= 1e-15 * abs(f0) or t <= 1e-10:
+                stalled = True
+                break
+        else:
+            return None
+        if not stalled:
+            continue
+        # Stationary on S but not certified: let the dual-constraint violators in.
+        f = op.forward(Ufull)
+        gL = loss.gradient(f, ya)
+        Gall = op.adjoint(gL)
+        h = np.linalg.norm(Gall, axis=1)
+        h[S] = 0.0
+        enter = np.flatnonzero(h > beta * (1.0 + 1e-9))
+        if enter.size == 0:
+            return None
+        enter = enter[np.argsort(-h[enter])][:10]
+        Lg = np.array([np.linalg.norm(Xa[M[:, g]], 2) ** 2 for g in enter]) * lip / n
+        Ufull[enter] = -((1.0 - beta / h[enter]) / Lg)[:, None] * Gall[enter]
+    return None
 
 
 def solve_gated_hybrid(
@@ -89,6 +240,14 @@ def solve_gated_hybrid(
     h = np.linalg.norm(op.adjoint(mu), axis=1)
     screened = (h < beta * (1.0 - 1e-3)) & (np.linalg.norm(U, axis=1) > 0)
     U[screened] = 0.0
+    newton = _support_newton(Xa, ya, M, op, loss, beta, U, tol=tol, t0=t0,
+                             n_iter0=ipm.n_iter, callback=callback)
+    if newton is not None:
+        hist = list(ipm.history) + newton.history
+        newton.history = hist
+        newton.info.update({"time": time.perf_counter() - t0, "ipm_time": t_ipm,
+                            "ipm_iter": ipm.n_iter, "n_screened": int(screened.sum())})
+        return newton
     remaining = None if time_limit is None else max(time_limit - t_ipm, 1e-3)
     res = solve_working_set(Xa, ya, M, loss, beta, model="gated", inner=solve_gated_fista,
                             U0=U, tol=tol, max_iter=max(max_iter - ipm.n_iter, 1),
