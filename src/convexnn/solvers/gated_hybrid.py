@@ -78,8 +78,8 @@ def _certificate(op: MaskedOperator, ya: np.ndarray, loss: Loss, beta: float,
 
 def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOperator,
                     loss: Loss, beta: float, U: np.ndarray, *, tol: float, t0: float,
-                    n_iter0: int, callback: Any = None,
-                    max_iter: int = 60) -> SolverResult | None:
+                    n_iter0: int, callback: Any = None, max_iter: int = 60,
+                    deadline: float | None = None) -> SolverResult | None:
     """Active-set Newton from the screened point; ``None`` when it cannot certify ``tol``.
 
     On a support ``S`` of non-zero groups the objective
@@ -138,7 +138,7 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
                 np.linalg.norm(v.reshape(-1, d), axis=1).sum())
 
         stalled = False
-        while it < max_iter:
+        while it < max_iter and (deadline is None or time.perf_counter() < deadline):
             V = u.reshape(-1, d)
             nrm = np.linalg.norm(V, axis=1)
             f = A @ u
@@ -240,15 +240,19 @@ def solve_gated_hybrid(
     h = np.linalg.norm(op.adjoint(mu), axis=1)
     screened = (h < beta * (1.0 - 1e-3)) & (np.linalg.norm(U, axis=1) > 0)
     U[screened] = 0.0
-    newton = _support_newton(Xa, ya, M, op, loss, beta, U, tol=tol, t0=t0,
-                             n_iter0=ipm.n_iter, callback=callback)
+    # max_iter and time_limit bound all phases together.
+    n_left = min(max_iter - ipm.n_iter, 60)
+    deadline = None if time_limit is None else t0 + time_limit
+    newton = None if n_left <= 0 else _support_newton(
+        Xa, ya, M, op, loss, beta, U, tol=tol, t0=t0, n_iter0=ipm.n_iter, callback=callback,
+        max_iter=n_left, deadline=deadline)
     if newton is not None:
         hist = list(ipm.history) + newton.history
         newton.history = hist
         newton.info.update({"time": time.perf_counter() - t0, "ipm_time": t_ipm,
                             "ipm_iter": ipm.n_iter, "n_screened": int(screened.sum())})
         return newton
-    remaining = None if time_limit is None else max(time_limit - t_ipm, 1e-3)
+    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1e-3)
     res = solve_working_set(Xa, ya, M, loss, beta, model="gated", inner=solve_gated_fista,
                             U0=U, tol=tol, max_iter=max(max_iter - ipm.n_iter, 1),
                             time_limit=remaining,
