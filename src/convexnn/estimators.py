@@ -817,7 +817,8 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         At high rank this is an upper bound on the global optimum, not a proof of it.
     solver : {"auto", "ipm", "newton", "fista", "admm", "al", "clarabel", "cvxpy"}, default="auto"
         ``"auto"``: ``"newton"`` for the ReLU model; for the gated model the interior-point
-        method followed by a sparse FISTA polish when ``n <= 2000`` and ``n^2 P d <= 1.5e10``
+        method followed by a sparse polish (active-set Newton on the screened support, FISTA
+        as the fallback) when ``n <= 2000`` and ``n^2 P d <= 1.5e10``
         (:mod:`convexnn.solvers.gated_hybrid`), else ``"fista"``; ``"al"`` on PyTorch devices.
         ``"ipm"``: structured primal-dual interior-point method (Mehrotra predictor-corrector,
         Nesterov-Todd scaling, Woodbury Newton systems; :mod:`convexnn.solvers.interior_point`);
