@@ -403,8 +403,9 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
     metric = "acc" if D["task"] == "classification" else "rmse"
     print(f"\n=== {name}: n={n}, d={d0}+1, P={P} distinct patterns ({D['task']}) ===", flush=True)
 
-    res: dict[str, dict[str, dict[str, Any]]] = {"gated": {}, "relu": {}}
-    for model in ("gated", "relu"):
+    models = [m for m in ("gated", "relu") if m in args.models.split(",")]
+    res: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in models}
+    for model in models:
         R = res[model]
         default = "auto (default)" if model == "gated" else "ipm"
         R[default] = _safe(run_ours, D, gates, model, "auto" if model == "gated" else "ipm", tl)
@@ -454,6 +455,15 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
             flush=True,
         )
 
+    if "relu" in res:
+        _nonconvex_rows(D, res["relu"], args)
+    return _rows(res, base, metric)
+
+
+def _nonconvex_rows(D: dict[str, Any], R: dict[str, dict[str, Any]],
+                    args: argparse.Namespace) -> None:
+    """Adam grid and scikit-learn rows, sized from our ReLU solution."""
+    res = {"relu": R}
     ours_relu = res["relu"]["ipm"]
     width = max(20, 2 * int(ours_relu.get("neurons") or 10))
     if ours_relu.get("F") is not None and not args.no_torch:
@@ -472,6 +482,9 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
     res["relu"]["sklearn mlp"] = _safe(run_sklearn, D, width)
     res["relu"]["sklearn mlp"]["section"] = "4 sklearn"
 
+
+def _rows(res: dict[str, dict[str, dict[str, Any]]], base: dict[str, Any],
+          metric: str) -> tuple[list[dict[str, Any]], dict]:
     # Reference F* per model: the best *feasible* value (ours default, our FISTA, CVXPY; and
     # pyscnn's for the unconstrained gated model). Infeasible AL points can lie below it.
     rows = []
@@ -740,6 +753,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--P", type=int, default=None, help="gates sampled (100 quick, 250 full)")
     ap.add_argument("--skip-cvxpy-relu", action="store_true")
+    ap.add_argument("--models", default="gated,relu",
+                    help="comma-separated models to run (gated, relu); the nonconvex rows need relu")
     ap.add_argument("--skip-our-al", action="store_true",
                     help="leave out our augmented-Lagrangian ReLU row (it runs to the time limit)")
     ap.add_argument(

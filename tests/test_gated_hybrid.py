@@ -82,3 +82,36 @@ def test_newton_polish_repairs_a_wrong_support(loss):
     assert res.criterion <= 1e-9 and res.lower_bound <= ref.objective * (1 + 1e-9)
     assert abs(res.objective - ref.objective) <= 1e-7 * abs(ref.objective)
     assert np.array_equal(np.linalg.norm(res.V, axis=1) > 0, np.linalg.norm(exact.V, axis=1) > 0)
+
+
+def test_lowrank_newton_system_matches_the_dense_solve():
+    from convexnn.solvers.gated_hybrid import _newton_solve_lowrank
+
+    rng = np.random.default_rng(0)
+    n, k, d = 30, 8, 7
+    m = k * d
+    Aw = rng.standard_normal((n, m))
+    E = rng.standard_normal((k, d))
+    E /= np.linalg.norm(E, axis=1)[:, None]
+    c = rng.uniform(0.5, 2.0, k)
+    g = rng.standard_normal(m)
+    H = Aw.T @ Aw
+    for j in range(k):
+        H[j * d:(j + 1) * d, j * d:(j + 1) * d] += c[j] * (np.eye(d) - np.outer(E[j], E[j]))
+    ref = np.linalg.solve(H, g)
+    assert np.linalg.norm(_newton_solve_lowrank(Aw, c, E, g) - ref) <= 1e-10 * np.linalg.norm(ref)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_newton_polish_with_more_unknowns_than_samples(loss):
+    """Support x d > n: the polish's Newton systems go through n x n matrices."""
+    X, y = planted_instance(40, 4, loss, d=12)
+    arr = sample_arrangements(X, 60, random_state=4)
+    masks = arr.masks()
+    beta = 1e-3
+    ref = solve_cvxpy(X, y, masks, beta, model="gated", loss=loss, tol=1e-9)
+    res = solve_gated_hybrid(X, y, masks, get_loss(loss), beta, gates=arr.gates, tol=1e-8)
+    assert res.info.get("polish") == "newton"
+    assert res.info["support"] * X.shape[1] > X.shape[0]
+    assert res.status is SolverStatus.CONVERGED and res.criterion <= 1e-8
+    assert abs(res.objective - ref.objective) <= 1e-7 * abs(ref.objective)

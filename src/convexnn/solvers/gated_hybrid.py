@@ -57,6 +57,8 @@ MAX_N = 2000
 MAX_WORK = 1.5e10
 #: Largest number of unknowns (support size x d) for the Newton polish (a dense Cholesky).
 MAX_NEWTON_VARS = 2500
+#: Largest ``n x (support size x d)`` for its low-rank (Woodbury) form, used when that is > n.
+MAX_NEWTON_NM = 3e7
 
 
 def use_hybrid(n: int, d: int, P: int) -> bool:
@@ -74,6 +76,38 @@ def _certificate(op: MaskedOperator, ya: np.ndarray, loss: Loss, beta: float,
     s = 1.0 if hmax <= beta else beta / hmax
     lower = loss.dual_value(-s * g, ya)
     return primal, lower, (primal - lower) / max(abs(primal), 1e-300), -s * g
+
+
+def _newton_solve_lowrank(Aw: np.ndarray, c: np.ndarray, E: np.ndarray,
+                          g: np.ndarray) -> np.ndarray:
+    """``H^{-1} g`` for ``H = Aw^T Aw + blockdiag_k(c_k (I - e_k e_k^T))`` through n x n systems.
+
+    ``H = K - E diag(c) E^T`` with ``K = C + Aw^T Aw``, ``C = blockdiag(c_k I)`` (positive
+    definite; inverted by Woodbury through ``N = I_n + Aw C^{-1} Aw^T``) and ``E`` the
+    ``m x |S|`` matrix of the unit directions ``e_k`` in their blocks. A second Woodbury step
+    (rank ``|S|``) gives ``H^{-1} = K^{-1} + Z (diag(1/c) - E^T Z)^{-1} Z^T``, ``Z = K^{-1} E``.
+    Cost ``O(n^2 m + n m |S|)`` instead of the ``O(m^3)`` of a dense factorization; checked
+    against the dense solve in tests/test_gated_hybrid.py.
+    """
+    n, m = Aw.shape
+    k, d = E.shape
+    cinv = np.repeat(1.0 / c, d)
+    N = (Aw * cinv) @ Aw.T
+    N[np.diag_indices(n)] += 1.0
+    cf = sla.cho_factor(N, check_finite=False)
+
+    def kinv(B: np.ndarray) -> np.ndarray:
+        Y = cinv.reshape((m,) + (1,) * (B.ndim - 1)) * B
+        return Y - cinv.reshape(Y.shape[:1] + (1,) * (B.ndim - 1)) * (
+            Aw.T @ sla.cho_solve(cf, Aw @ Y, check_finite=False))
+
+    Em = np.zeros((m, k))
+    Em[np.arange(m), np.repeat(np.arange(k), d)] = E.reshape(-1)
+    Z = kinv(Em)
+    cap = np.diag(1.0 / c) - Em.T @ Z
+    cap = 0.5 * (cap + cap.T)
+    corr = sla.cho_solve(sla.cho_factor(cap, check_finite=False), Z.T @ g, check_finite=False)
+    return np.asarray(kinv(g) + Z @ corr)
 
 
 def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOperator,
@@ -127,10 +161,12 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
     for _round in range(50):   # each round changes S (drops or entries); max_iter bounds it too
         S = np.flatnonzero(np.linalg.norm(Ufull, axis=1) > 0)
         m = S.size * d
-        if S.size == 0 or m > MAX_NEWTON_VARS:
+        lowrank = m > n        # Newton systems through an n x n matrix (Woodbury)
+        if S.size == 0 or (m > MAX_NEWTON_VARS if not lowrank else n * m > MAX_NEWTON_NM):
             return None
         A = (M[:, S, None] * Xa[:, None, :]).reshape(n, m)
-        AtA = A.T @ A if loss.name == "squared" else None   # constant data-term Hessian
+        # Constant data-term Hessian of the squared loss, formed once on the dense path.
+        AtA = A.T @ A if loss.name == "squared" and not lowrank else None
         u = Ufull[S].reshape(-1)
 
         def phi(v: np.ndarray, A: np.ndarray = A) -> float:
@@ -143,11 +179,18 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
             nrm = np.linalg.norm(V, axis=1)
             f = A @ u
             gdata = A.T @ loss.gradient(f, ya)
-            H = AtA / n if AtA is not None else A.T @ (loss.hessian_diag(f, ya)[:, None] * A)
+            w = loss.hessian_diag(f, ya)
+            H = None
+            if lowrank:
+                Aw = np.sqrt(w)[:, None] * A                # W^{1/2} A
+                A3 = Aw.reshape(n, S.size, d).transpose(1, 0, 2)
+                Hkk = A3.transpose(0, 2, 1) @ A3            # batched GEMM (einsum: no BLAS)
+            else:
+                H = AtA / n if AtA is not None else A.T @ (w[:, None] * A)
+                Hkk = H.reshape(S.size, d, S.size, d)[np.arange(S.size), :, np.arange(S.size), :]
             # Block-coordinate test on the quadratic model: group k would be zero if minimized
             # alone, ||grad_k - H_kk u_k|| <= beta. (At an optimum every non-zero group fails
             # it: e_k^T of that vector has modulus beta + u_k^T H_kk u_k / ||u_k|| > beta.)
-            Hkk = H.reshape(S.size, d, S.size, d)[np.arange(S.size), :, np.arange(S.size), :]
             c = gdata.reshape(-1, d) - np.einsum("kij,kj->ki", Hkk, V)
             drop = (np.linalg.norm(c, axis=1) <= beta) | (nrm <= 1e-5 * nrm.max())
             if drop.any():
@@ -156,15 +199,22 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
             it += 1
             E = V / nrm[:, None]
             grad = gdata + beta * E.reshape(-1)
-            blocks = beta * (np.eye(d)[None] - E[:, :, None] * E[:, None, :]) / nrm[:, None, None]
-            for k in range(S.size):
-                H[k * d:(k + 1) * d, k * d:(k + 1) * d] += blocks[k]
-            # A tiny ridge: A^T A is singular when m > n (the group terms are only PSD).
-            H[np.diag_indices_from(H)] += 1e-14 * max(float(np.trace(H)) / m, 1e-300)
             try:
-                p = sla.cho_solve(sla.cho_factor(H, check_finite=False), -grad,
-                                  check_finite=False)
+                if lowrank:
+                    p = -_newton_solve_lowrank(Aw, beta / nrm, E, grad)
+                else:
+                    assert H is not None
+                    blocks = beta * (np.eye(d)[None] - E[:, :, None] * E[:, None, :]) \
+                        / nrm[:, None, None]
+                    for k in range(S.size):
+                        H[k * d:(k + 1) * d, k * d:(k + 1) * d] += blocks[k]
+                    # A tiny ridge (the group terms are only PSD).
+                    H[np.diag_indices_from(H)] += 1e-14 * max(float(np.trace(H)) / m, 1e-300)
+                    p = sla.cho_solve(sla.cho_factor(H, check_finite=False), -grad,
+                                      check_finite=False)
             except (np.linalg.LinAlgError, ValueError):
+                return None
+            if not np.all(np.isfinite(p)):
                 return None
             slope = float(grad @ p)
             f0, t = phi(u), 1.0
