@@ -61,7 +61,8 @@ def make_data(n: int, d: int, P: int, seed: int = 0, width: int = 10,
     a = rng.choice([-1.0, 1.0], width)
     y = np.maximum(X @ W, 0.0) @ a
     y = (y - y.mean()) / y.std() + noise * rng.standard_normal(n)
-    masks = sample_arrangements(X, P, seed).masks()
+    # n = 1e6 needs ~8 GB while sampling (the library's default guard stops at ~2 GB).
+    masks = sample_arrangements(X, P, seed, max_bytes=12 * 1024**3).masks()
     return X, y, masks
 
 

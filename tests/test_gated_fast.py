@@ -156,3 +156,15 @@ def test_estimator_torch_device_matches_numpy(dtype, rel):
     assert np.isfinite(est.objective_)
     assert est.objective_ == pytest.approx(ref.objective_, rel=rel)
     np.testing.assert_allclose(est.predict(X), ref.predict(X), rtol=0, atol=1e-2 if rel > 1e-5 else 1e-5)
+
+
+def test_default_dense_cap_is_at_least_two_gib_and_sees_host_memory():
+    import numpy as np
+
+    from convexnn.operators import DEFAULT_MAX_DENSE_BYTES, MaskedOperator, default_max_dense_bytes
+
+    X = np.ones((4, 2))
+    assert default_max_dense_bytes(X) >= DEFAULT_MAX_DENSE_BYTES
+    M = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=bool)
+    assert MaskedOperator(X, M).is_dense
+    assert not MaskedOperator(X, M, max_dense_bytes=8).is_dense      # explicit cap: blocked

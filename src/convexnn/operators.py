@@ -35,7 +35,11 @@ from ._backend import array_namespace
 
 __all__ = ["MaskedOperator"]
 
-#: Default cap on the dense (X.dtype) copy of the masks, bytes.
+#: Floor of the default cap on the dense (X.dtype) copy of the masks, bytes. On CPU the
+#: default cap is the larger of this and a quarter of the available physical memory
+#: (:func:`default_max_dense_bytes`): at n = 1e6, P = 1,000 the blocked products (one bool ->
+#: float conversion of every block per product) cost 1.77x the two bare GEMMs, the dense ones
+#: ~1.1x (benchmarks/results/scaling_1e6.md).
 DEFAULT_MAX_DENSE_BYTES = 2 * 1024**3
 #: Default size of the per-block conversion buffer in blocked mode, bytes.
 DEFAULT_BLOCK_BYTES = 128 * 1024**2
@@ -53,12 +57,15 @@ class MaskedOperator:
     dense : bool, optional
         Force (True) or forbid (False) the dense copy of boolean masks; default: dense when it
         fits ``max_dense_bytes``.
-    max_dense_bytes, block_bytes : int
-        Memory caps, see the module docstring.
+    max_dense_bytes : int, optional
+        Cap on the dense copy; default :func:`default_max_dense_bytes` (on CPU the larger of
+        2 GiB and a quarter of the available memory).
+    block_bytes : int
+        Size of the per-block conversion buffer in blocked mode, see the module docstring.
     """
 
     def __init__(self, X: Any, masks: Any, *, dense: bool | None = None,
-                 max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES,
+                 max_dense_bytes: int | None = None,
                  block_bytes: int = DEFAULT_BLOCK_BYTES):
         xp = array_namespace(X)
         self.xp = xp
@@ -73,6 +80,8 @@ class MaskedOperator:
             self._dense = masks
         else:
             self._mask = masks if masks.dtype == xp.bool else xp.astype(masks != 0, xp.bool)
+            if max_dense_bytes is None:
+                max_dense_bytes = default_max_dense_bytes(X)
             if dense or (dense is None and self.n * self.P * itemsize <= max_dense_bytes):
                 self._dense = xp.astype(self._mask, X.dtype)
         self.block_rows = max(1, min(self.n, block_bytes // max(1, self.P * itemsize)))
@@ -95,7 +104,7 @@ class MaskedOperator:
         return self._dense is not None
 
     def columns(self, cols: Any, *, dense: bool | None = None,
-                max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> MaskedOperator:
+                max_dense_bytes: int | None = None) -> MaskedOperator:
         """The operator restricted to the patterns ``cols`` (an integer index array)."""
         idx = _index(self.xp, self.X, cols)
         if self._dense is not None and dense is not False:
@@ -146,6 +155,21 @@ class MaskedOperator:
             rowcount = float(xp.max(counts)) if self.P else 0.0
             self._norm_est = s * s * max(rowcount, 1.0)
         return self._norm_est
+
+
+def default_max_dense_bytes(X: Any) -> int:
+    """Default cap on the dense mask copy: ``max(2 GiB, available RAM / 4)`` for arrays in
+    host memory, 2 GiB for accelerator tensors (whose memory this does not see)."""
+    device = getattr(X, "device", None)
+    if device is not None and getattr(device, "type", "cpu") != "cpu":
+        return DEFAULT_MAX_DENSE_BYTES
+    try:
+        import os
+
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return DEFAULT_MAX_DENSE_BYTES
+    return max(DEFAULT_MAX_DENSE_BYTES, int(avail) // 4)
 
 
 def _itemsize(X: Any) -> int:
