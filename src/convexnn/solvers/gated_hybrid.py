@@ -136,7 +136,7 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
 
     The result is accepted only when the *global* certificate -- the relative duality gap over
     all patterns, with the dual point scaled to be feasible for every group -- is below
-    ``tol``; otherwise (too many unknowns for a dense Cholesky, no progress) the caller falls
+    ``tol``; otherwise (too many unknowns for its Newton systems, no progress) the caller falls
     back to the working-set FISTA, so this step can only save time, never change the answer
     beyond ``tol``.
     """
