@@ -278,10 +278,16 @@ def run_pyscnn_timed(
     return row
 
 
+#: Learning-rate grids of the nonconvex peers (full batch; SGD with momentum 0.9).
+NONCONVEX_LRS = {"adam": (1e-3, 3e-3, 1e-2, 3e-2), "sgd": (1e-2, 3e-2, 1e-1, 3e-1)}
+
+
 def run_adam(
-    D: dict[str, Any], width: int, target: float, quick: bool, budget: float
+    D: dict[str, Any], width: int, target: float, quick: bool, budget: float,
+    optimizer: str = "adam",
 ) -> dict[str, Any]:
-    """Best of a 4 lr x 3 seed Adam grid; steps grow x4 until a run is within 1 % of target."""
+    """Best of a 4 lr x 3 seed grid (Adam, or SGD with momentum); steps grow x4 until a run is
+    within 1 % of target."""
     from peers import run_torch_grid
 
     steps = 500 if quick else 2000
@@ -300,6 +306,8 @@ def run_adam(
             fit_intercept=True,
             record_every=max(1, steps // 200),
             time_limit=budget / 12,
+            optimizer=optimizer,
+            lrs=NONCONVEX_LRS[optimizer],
         )
         spent += r["time"]
         ex = r["extra"]
@@ -318,7 +326,7 @@ def run_adam(
         "t_target": ex["time_to_target"],
         "grid_t_target": ex["grid_time_to_target"],
         "note": (
-            f"steps={steps} lr={ex['best_params']['lr']} seed={ex['best_params']['seed']}"
+            f"{optimizer} steps={steps} lr={ex['best_params']['lr']} seed={ex['best_params']['seed']}"
             f" reached={ex['reached']}/12 total_search={spent:.3g}s"
         ),
     }
@@ -475,12 +483,20 @@ def _nonconvex_rows(D: dict[str, Any], R: dict[str, dict[str, Any]],
     else:
         res["relu"]["adam grid"] = {"F": None, "time": None, "history": [], "note": "skipped"}
     res["relu"]["adam grid"]["section"] = "3 nonconvex"
-    a = res["relu"]["adam grid"]
-    print(
-        f"  relu  adam grid          F={_fmt(a.get('F'), '.8g')} t={_fmt(a.get('time'))}s "
-        f"{a.get('note', '')}",
-        flush=True,
-    )
+    if ours_relu.get("F") is not None and not args.no_torch and not args.no_sgd:
+        res["relu"]["sgd grid"] = _safe(
+            run_adam, D, width, ours_relu["F"], args.quick, args.adam_budget, "sgd"
+        )
+    else:
+        res["relu"]["sgd grid"] = {"F": None, "time": None, "history": [], "note": "skipped"}
+    res["relu"]["sgd grid"]["section"] = "3 nonconvex"
+    for key in ("adam grid", "sgd grid"):
+        a = res["relu"][key]
+        print(
+            f"  relu  {key:18s} F={_fmt(a.get('F'), '.8g')} t={_fmt(a.get('time'))}s "
+            f"{a.get('note', '')}",
+            flush=True,
+        )
     res["relu"]["sklearn mlp"] = _safe(run_sklearn, D, width)
     res["relu"]["sklearn mlp"]["section"] = "4 sklearn"
 
@@ -513,7 +529,7 @@ def _rows(res: dict[str, dict[str, dict[str, Any]]], base: dict[str, Any],
                 r["time"] / t_ours if (r.get("time") and t_ours and method != ours_key) else None
             )
             hist = r.get("history", [])
-            if method == "adam grid":
+            if method in ("adam grid", "sgd grid"):
                 row["t_1e-4"] = row["t_1e-6"] = None
                 row["note"] = (
                     f"time to within 1% of ours: "
@@ -619,6 +635,7 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int]]:
         "time ratio pyscnn AL/ours (relu)": ("relu", "pyscnn al"),
         "time ratio our AL/ours (relu)": ("relu", "al"),
         "time ratio Adam grid/ours (relu)": ("relu", "adam grid"),
+        "time ratio SGD grid/ours (relu)": ("relu", "sgd grid"),
         "time ratio sklearn MLP/ours (relu)": ("relu", "sklearn mlp"),
     }
     out = {}
@@ -638,6 +655,7 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int]]:
         "rel F diff pyscnn RFISTA (gated)": ("gated", "pyscnn rfista"),
         "rel F diff pyscnn AL network (relu)": ("relu", "pyscnn al"),
         "rel F diff Adam grid best (relu)": ("relu", "adam grid"),
+        "rel F diff SGD grid best (relu)": ("relu", "sgd grid"),
     }.items():
         v = [
             r["rel_F_diff"]
@@ -670,6 +688,7 @@ def plot(rows: list[dict[str, Any]], refs_all: dict[str, dict], path: Path) -> N
         "pyscnn rfista": "C3s",
         "pyscnn al": "C3s",
         "adam grid": "C4-",
+        "sgd grid": "C5-",
     }
     for ax, (ds, model) in zip(axes.ravel(), panels, strict=False):
         ref = refs_all[ds][model]
@@ -755,6 +774,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--P", type=int, default=None, help="gates sampled (100 quick, 250 full)")
     ap.add_argument("--skip-cvxpy-relu", action="store_true")
+    ap.add_argument("--no-sgd", action="store_true", help="leave out the SGD grid row")
     ap.add_argument("--models", default="gated,relu",
                     help="comma-separated models to run (gated, relu); the nonconvex rows need relu")
     ap.add_argument("--skip-our-al", action="store_true",
