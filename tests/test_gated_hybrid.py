@@ -52,6 +52,18 @@ def test_estimator_auto_uses_it_below_the_size_limit():
     assert not use_hybrid(5000, 10, 250) and use_hybrid(500, 20, 250)
 
 
+def _newton_case(loss, *, n, d, seed, beta, tol):
+    """A planted instance, its CVXPY optimum and the hybrid's (Newton-polished) solution."""
+    X, y = planted_instance(n, seed, loss, d=d)
+    arr = sample_arrangements(X, 60, random_state=seed)
+    masks = arr.masks()
+    ref = solve_cvxpy(X, y, masks, beta, model="gated", loss=loss, tol=1e-9)
+    res = solve_gated_hybrid(X, y, masks, get_loss(loss), beta, gates=arr.gates, tol=tol)
+    assert res.info.get("polish") == "newton"
+    assert abs(res.objective - ref.objective) <= 1e-7 * abs(ref.objective)
+    return X, y, masks, beta, ref, res
+
+
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
 def test_newton_polish_repairs_a_wrong_support(loss):
     """The active-set Newton polish drops a spurious group and admits a missing one."""
@@ -60,14 +72,7 @@ def test_newton_polish_repairs_a_wrong_support(loss):
     from convexnn.operators import MaskedOperator
     from convexnn.solvers.gated_hybrid import _support_newton
 
-    X, y = planted_instance(150, 3, loss, d=5)
-    arr = sample_arrangements(X, 60, random_state=3)
-    masks = arr.masks()
-    beta = 1e-2
-    ref = solve_cvxpy(X, y, masks, beta, model="gated", loss=loss, tol=1e-9)
-    exact = solve_gated_hybrid(X, y, masks, get_loss(loss), beta, gates=arr.gates, tol=1e-9)
-    assert exact.info.get("polish") == "newton"
-    assert abs(exact.objective - ref.objective) <= 1e-7 * abs(ref.objective)
+    X, y, masks, beta, ref, exact = _newton_case(loss, n=150, d=5, seed=3, beta=1e-2, tol=1e-9)
     on = np.flatnonzero(np.linalg.norm(exact.V, axis=1) > 0)
     off = np.flatnonzero(np.linalg.norm(exact.V, axis=1) == 0)
     assert on.size >= 2 and off.size >= 1
@@ -105,13 +110,6 @@ def test_lowrank_newton_system_matches_the_dense_solve():
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
 def test_newton_polish_with_more_unknowns_than_samples(loss):
     """Support x d > n: the polish's Newton systems go through n x n matrices."""
-    X, y = planted_instance(40, 4, loss, d=12)
-    arr = sample_arrangements(X, 60, random_state=4)
-    masks = arr.masks()
-    beta = 1e-3
-    ref = solve_cvxpy(X, y, masks, beta, model="gated", loss=loss, tol=1e-9)
-    res = solve_gated_hybrid(X, y, masks, get_loss(loss), beta, gates=arr.gates, tol=1e-8)
-    assert res.info.get("polish") == "newton"
+    X, _, _, _, _, res = _newton_case(loss, n=40, d=12, seed=4, beta=1e-3, tol=1e-8)
     assert res.info["support"] * X.shape[1] > X.shape[0]
     assert res.status is SolverStatus.CONVERGED and res.criterion <= 1e-8
-    assert abs(res.objective - ref.objective) <= 1e-7 * abs(ref.objective)
