@@ -282,7 +282,7 @@ def run_pyscnn_timed(
 NONCONVEX_LRS = {"adam": (1e-3, 3e-3, 1e-2, 3e-2), "sgd": (1e-2, 3e-2, 1e-1, 3e-1)}
 
 
-def run_adam(
+def run_nonconvex_grid(
     D: dict[str, Any], width: int, target: float, quick: bool, budget: float,
     optimizer: str = "adam",
 ) -> dict[str, Any]:
@@ -472,33 +472,25 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
 
 def _nonconvex_rows(D: dict[str, Any], R: dict[str, dict[str, Any]],
                     args: argparse.Namespace) -> None:
-    """Adam grid and scikit-learn rows, sized from our ReLU solution."""
-    res = {"relu": R}
-    ours_relu = res["relu"]["ipm"]
+    """Adam and SGD grids and the scikit-learn row, sized from our ReLU solution."""
+    ours_relu = R["ipm"]
     width = max(20, 2 * int(ours_relu.get("neurons") or 10))
-    if ours_relu.get("F") is not None and not args.no_torch:
-        res["relu"]["adam grid"] = _safe(
-            run_adam, D, width, ours_relu["F"], args.quick, args.adam_budget
-        )
-    else:
-        res["relu"]["adam grid"] = {"F": None, "time": None, "history": [], "note": "skipped"}
-    res["relu"]["adam grid"]["section"] = "3 nonconvex"
-    if ours_relu.get("F") is not None and not args.no_torch and not args.no_sgd:
-        res["relu"]["sgd grid"] = _safe(
-            run_adam, D, width, ours_relu["F"], args.quick, args.adam_budget, "sgd"
-        )
-    else:
-        res["relu"]["sgd grid"] = {"F": None, "time": None, "history": [], "note": "skipped"}
-    res["relu"]["sgd grid"]["section"] = "3 nonconvex"
-    for key in ("adam grid", "sgd grid"):
-        a = res["relu"][key]
+    for key, optimizer, wanted in (("adam grid", "adam", True),
+                                   ("sgd grid", "sgd", not args.no_sgd)):
+        if ours_relu.get("F") is not None and not args.no_torch and wanted:
+            R[key] = _safe(run_nonconvex_grid, D, width, ours_relu["F"], args.quick,
+                           args.adam_budget, optimizer)
+        else:
+            R[key] = {"F": None, "time": None, "history": [], "note": "skipped"}
+        R[key]["section"] = "3 nonconvex"
+        a = R[key]
         print(
             f"  relu  {key:18s} F={_fmt(a.get('F'), '.8g')} t={_fmt(a.get('time'))}s "
             f"{a.get('note', '')}",
             flush=True,
         )
-    res["relu"]["sklearn mlp"] = _safe(run_sklearn, D, width)
-    res["relu"]["sklearn mlp"]["section"] = "4 sklearn"
+    R["sklearn mlp"] = _safe(run_sklearn, D, width)
+    R["sklearn mlp"]["section"] = "4 sklearn"
 
 
 def _rows(res: dict[str, dict[str, dict[str, Any]]], base: dict[str, Any],

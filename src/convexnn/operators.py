@@ -29,6 +29,7 @@ Works on NumPy arrays and PyTorch tensors alike (array API).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ._backend import array_namespace
@@ -164,8 +165,6 @@ def default_max_dense_bytes(X: Any) -> int:
     if device is not None and getattr(device, "type", "cpu") != "cpu":
         return DEFAULT_MAX_DENSE_BYTES
     try:
-        import os
-
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return DEFAULT_MAX_DENSE_BYTES

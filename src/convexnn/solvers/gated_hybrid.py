@@ -14,7 +14,7 @@ groups that are zero at the optimum are small, not zero. The polish
    by a block-coordinate test and violators of the dual constraint entering; it converges
    quadratically once the support is right (usually 1-6 steps) and is accepted only when the
    global duality gap over *all* patterns is below ``tol``;
-4. otherwise (support too large for a dense ``(|S| d)^2`` Cholesky, no certificate) runs the
+4. otherwise (support too large for its Newton systems, no certificate) runs the
    working-set FISTA (:mod:`.fista`) from the screened point to the requested gap. FISTA's
    prox produces exact zeros, and its working set re-admits any group step 2 removed wrongly,
    so either way the result is certified by the same global duality gap as a cold FISTA solve.
@@ -48,7 +48,7 @@ from .._backend import to_numpy
 from ..losses import Loss
 from ..operators import MaskedOperator
 from ._result import SolverResult, SolverStatus
-from .fista import solve_gated_fista
+from .fista import _certify, solve_gated_fista
 from .interior_point import solve_ipm
 from .working_set import solve_working_set
 
@@ -67,18 +67,6 @@ MAX_NEWTON_NM = 3e7
 def use_hybrid(n: int, d: int, P: int) -> bool:
     """Whether :func:`solve_gated_hybrid` is the estimators' choice for this size."""
     return n <= MAX_N and float(n) * n * P * d <= MAX_WORK
-
-
-def _certificate(op: MaskedOperator, ya: np.ndarray, loss: Loss, beta: float,
-                 U: np.ndarray) -> tuple[float, float, float, np.ndarray]:
-    """Objective, dual value, relative gap and scaled dual point of ``U`` over all patterns."""
-    f = op.forward(U)
-    g = loss.gradient(f, ya)
-    primal = loss.value(f, ya) + beta * float(np.linalg.norm(U, axis=1).sum())
-    hmax = float(np.linalg.norm(op.adjoint(g), axis=1).max(initial=0.0))
-    s = 1.0 if hmax <= beta else beta / hmax
-    lower = loss.dual_value(-s * g, ya)
-    return primal, lower, (primal - lower) / max(abs(primal), 1e-300), -s * g
 
 
 def _newton_solve_lowrank(Aw: np.ndarray, c: np.ndarray, E: np.ndarray,
@@ -100,9 +88,9 @@ def _newton_solve_lowrank(Aw: np.ndarray, c: np.ndarray, E: np.ndarray,
     cf = sla.cho_factor(N, check_finite=False)
 
     def kinv(B: np.ndarray) -> np.ndarray:
-        Y = cinv.reshape((m,) + (1,) * (B.ndim - 1)) * B
-        return Y - cinv.reshape(Y.shape[:1] + (1,) * (B.ndim - 1)) * (
-            Aw.T @ sla.cho_solve(cf, Aw @ Y, check_finite=False))
+        ci = cinv if B.ndim == 1 else cinv[:, None]
+        Y = ci * B
+        return Y - ci * (Aw.T @ sla.cho_solve(cf, Aw @ Y, check_finite=False))
 
     Em = np.zeros((m, k))
     Em[np.arange(m), np.repeat(np.arange(k), d)] = E.reshape(-1)
@@ -144,10 +132,12 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
     Ufull = U.copy()
     history: list[dict[str, float]] = []
     it = 0
-    lip = loss.lipschitz(n) * n                           # bound on n * L''
 
     def certify() -> SolverResult | None:
-        primal, lower, gap, mu = _certificate(op, ya, loss, beta, Ufull)
+        # The global certificate over all patterns, as in the FISTA solvers.
+        f = op.forward(Ufull)
+        g = loss.gradient(f, ya)
+        primal, lower, gap, _, mu = _certify(op, ya, loss, beta, Ufull, f, g, op.adjoint(g))
         rec = {"time": time.perf_counter() - t0, "iter": n_iter0 + it, "objective": primal,
                "lower_bound": lower, "criterion": gap}
         history.append(rec)
@@ -249,7 +239,8 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
         if enter.size == 0:
             return None
         enter = enter[np.argsort(-h[enter])][:10]
-        Lg = np.array([np.linalg.norm(Xa[M[:, g]], 2) ** 2 for g in enter]) * lip / n
+        # Lipschitz constant of group g's gradient: ||D_g X||^2 times the bound on L''.
+        Lg = np.array([np.linalg.norm(Xa[M[:, g]], 2) ** 2 for g in enter]) * loss.lipschitz(n)
         Ufull[enter] = -((1.0 - beta / h[enter]) / Lg)[:, None] * Gall[enter]
     return None
 
@@ -275,15 +266,16 @@ def solve_gated_hybrid(
     Returns
     -------
     SolverResult
-        The polished FISTA result; ``n_iter`` counts both phases, ``history`` holds the
-        interior-point records then FISTA's (times from the start), ``info["ipm_time"]``,
+        The polished result (``info["polish"] == "newton"`` when the Newton polish certified
+        it, else FISTA's); ``n_iter`` counts the phases, ``history`` holds the interior-point
+        records then the polish's (times from the start), ``info["ipm_time"]``,
         ``info["ipm_iter"]`` and ``info["n_screened"]`` (groups zeroed before the polish).
     """
     t0 = time.perf_counter()
     Xa = np.asarray(to_numpy(X), dtype=np.float64)
     ya = np.asarray(to_numpy(y), dtype=np.float64)
     M = np.asarray(to_numpy(masks)).astype(bool)
-    # max_iter bounds both phases together (interior-point steps, then FISTA iterations).
+    # max_iter and time_limit bound all phases together.
     ipm = solve_ipm(Xa, ya, M, loss, beta, model="gated", gates=gates, tol=tol,
                     max_iter=min(max_iter, 100), time_limit=time_limit, callback=callback)
     t_ipm = time.perf_counter() - t0
@@ -293,7 +285,6 @@ def solve_gated_hybrid(
     h = np.linalg.norm(op.adjoint(mu), axis=1)
     screened = (h < beta * (1.0 - 1e-3)) & (np.linalg.norm(U, axis=1) > 0)
     U[screened] = 0.0
-    # max_iter and time_limit bound all phases together.
     n_left = min(max_iter - ipm.n_iter, 60)
     deadline = None if time_limit is None else t0 + time_limit
     newton = None if n_left <= 0 else _support_newton(
