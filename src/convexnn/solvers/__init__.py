@@ -2,7 +2,11 @@
 
 * :mod:`.fista` -- accelerated proximal gradient with restarts for the gated model (group lasso).
 * :mod:`.active_set` -- primal active-set Newton method with pricing over all patterns (exact;
-  the default for the ReLU model).
+  the ReLU model's default for warm starts).
+* :mod:`.interior_point` -- structured primal-dual interior point (Woodbury Newton systems).
+* :mod:`.gated_hybrid`, :mod:`.relu_hybrid` -- interior point, screening, sparse polish (the
+  defaults on small data).
+* :mod:`.relu_fista` -- FISTA with exact cone projections for the ReLU model.
 * :mod:`.working_set` -- working set of patterns around an inner solver, global gap certificate.
 * :mod:`.admm` -- first-order ADMM with a cached Woodbury solve for the ReLU model.
 * :mod:`.augmented_lagrangian` -- method of multipliers for the cone-constrained ReLU model.

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SolverStatus", "SolverResult"]
+__all__ = ["SolverStatus", "SolverResult", "chain_results"]
 
 
 class SolverStatus(enum.Enum):
@@ -68,3 +68,26 @@ class SolverResult:
     @property
     def converged(self) -> bool:
         return self.status.converged
+
+
+def chain_results(first: SolverResult, second: SolverResult, t_first: float,
+                  info: dict[str, Any]) -> SolverResult:
+    """The result of a two-phase solve: ``second`` started from ``first``'s point.
+
+    ``second``'s history times are shifted by ``t_first`` (the first phase's duration) so the
+    merged history counts from the start; iterations add up. If ``second`` did not finish
+    (time or iteration limit) and ``first`` is certified to a smaller criterion, ``first`` is
+    returned instead (with the merged ``info``). ``info`` is added to the returned ``info``.
+    """
+    res = second
+    if not second.status.converged and first.status.converged \
+            and first.criterion < second.criterion:
+        res = first
+    hist = list(first.history)
+    if res is not first:
+        hist += [dict(r, time=r["time"] + t_first) for r in second.history]
+    return SolverResult(
+        V=res.V, W=res.W, objective=res.objective, lower_bound=res.lower_bound,
+        criterion=res.criterion, n_iter=first.n_iter + (0 if res is first else res.n_iter),
+        status=res.status, history=hist, dual=res.dual, info={**res.info, **info},
+    )

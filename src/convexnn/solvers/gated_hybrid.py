@@ -47,7 +47,7 @@ import scipy.linalg as sla
 from .._backend import to_numpy
 from ..losses import Loss
 from ..operators import MaskedOperator
-from ._result import SolverResult, SolverStatus
+from ._result import SolverResult, SolverStatus, chain_results
 from .fista import _certify, solve_gated_fista
 from .interior_point import solve_ipm
 from .working_set import solve_working_set
@@ -301,17 +301,6 @@ def solve_gated_hybrid(
                             U0=U, tol=tol, max_iter=max(max_iter - ipm.n_iter, 1),
                             time_limit=remaining,
                             callback=callback)
-    if not res.status.converged and ipm.status is SolverStatus.CONVERGED \
-            and ipm.criterion < res.criterion:
-        # The polish did not finish (time or iterations): the interior-point point is certified.
-        res = ipm
-    hist = list(ipm.history)
-    if res is not ipm:
-        hist += [dict(r, time=r["time"] + t_ipm) for r in res.history]
-    return SolverResult(
-        V=res.V, W=None, objective=res.objective, lower_bound=res.lower_bound,
-        criterion=res.criterion, n_iter=ipm.n_iter + (0 if res is ipm else res.n_iter),
-        status=res.status, history=hist, dual=res.dual,
-        info={**res.info, "time": time.perf_counter() - t0, "ipm_time": t_ipm,
-              "ipm_iter": ipm.n_iter, "n_screened": int(screened.sum())},
-    )
+    return chain_results(ipm, res, t_ipm, {"time": time.perf_counter() - t0, "ipm_time": t_ipm,
+                                           "ipm_iter": ipm.n_iter,
+                                           "n_screened": int(screened.sum())})

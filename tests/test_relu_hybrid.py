@@ -1,0 +1,82 @@
+"""ReLU model: interior point + sparse FISTA polish, against CVXPY + Clarabel and cold FISTA."""
+
+import numpy as np
+import pytest
+from conftest import planted_instance
+
+from convexnn import ConvexReLURegressor
+from convexnn.arrangements import sample_arrangements
+from convexnn.losses import get_loss
+from convexnn.solvers import relu_hybrid
+from convexnn.solvers._result import SolverStatus
+from convexnn.solvers.cvxpy_solver import solve_cvxpy
+from convexnn.solvers.relu_fista import solve_relu_fista
+from convexnn.solvers.relu_hybrid import solve_relu_hybrid, use_relu_hybrid
+
+pytest.importorskip("cvxpy")
+
+
+def _support(res):
+    return np.linalg.norm(np.concatenate([res.V, res.W]), axis=1) > 0
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("seed", [0, 2])   # (seed 1, logistic: Clarabel "optimal_inaccurate")
+def test_hybrid_matches_cvxpy_and_is_as_sparse_as_fista(loss, seed):
+    X, y = planted_instance(120, seed, loss, d=4)
+    arr = sample_arrangements(X, 40, random_state=seed)
+    masks = arr.masks()
+    beta = 1e-2
+    ref = solve_cvxpy(X, y, masks, beta, model="relu", loss=loss, tol=1e-8)
+    assert ref.status is SolverStatus.CONVERGED
+    res = solve_relu_hybrid(X, y, masks, get_loss(loss), beta, gates=arr.gates, tol=1e-7)
+    assert res.status is SolverStatus.CONVERGED and res.criterion <= 1e-7
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    assert res.info["ipm_iter"] > 0 and res.n_iter > res.info["ipm_iter"]
+    # The interior point alone keeps groups of the optimal face's interior; the polish
+    # returns the sparse solution that cold FISTA finds.
+    cold = solve_relu_fista(X, y, masks, get_loss(loss), beta, tol=1e-7)
+    assert np.array_equal(_support(res), _support(cold))
+    times = [h["time"] for h in res.history]
+    assert times == sorted(times)
+
+
+def test_wrong_screening_is_repaired(monkeypatch):
+    """Screening that zeroes groups of the optimum only costs time: the polish re-admits them."""
+    X, y = planted_instance(120, 4, "squared", d=4)
+    arr = sample_arrangements(X, 40, random_state=4)
+    masks = arr.masks()
+    ref = solve_cvxpy(X, y, masks, 1e-2, model="relu", loss="squared", tol=1e-9)
+    monkeypatch.setattr(relu_hybrid, "SCREEN_REL", 0.5)
+    res = solve_relu_hybrid(X, y, masks, get_loss("squared"), 1e-2, gates=arr.gates, tol=1e-7)
+    assert res.info["n_screened"] > 0
+    assert res.status is SolverStatus.CONVERGED
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+
+
+def test_iteration_budget_spans_both_phases():
+    X, y = planted_instance(120, 5, "squared", d=4)
+    arr = sample_arrangements(X, 40, random_state=5)
+    res = solve_relu_hybrid(X, y, arr.masks(), get_loss("squared"), 1e-2, gates=arr.gates,
+                            tol=1e-10, max_iter=6)
+    assert res.n_iter <= 6 and res.status is SolverStatus.MAX_ITER
+    assert np.isfinite(res.objective)
+
+
+def test_estimator_auto_uses_it_below_the_size_limit():
+    X, y = planted_instance(120, 2, "squared", d=4)
+    kw = dict(beta=1e-2, arrangements=50, random_state=0, fit_intercept=False)
+    est = ConvexReLURegressor(**kw).fit(X, y)
+    assert "ipm_time" in est.solver_result_.info and est.converged_
+    newton = ConvexReLURegressor(solver="newton", **kw).fit(X, y)
+    assert "ipm_time" not in newton.solver_result_.info
+    assert abs(est.objective_ - newton.objective_) <= 1e-6 * newton.objective_
+    # A warm start goes to the active-set method (the interior point cannot use it).
+    warm = ConvexReLURegressor(warm_start=True, **kw).fit(X, y)
+    warm.set_params(beta=2e-2).fit(X, y)
+    assert "ipm_time" not in warm.solver_result_.info and warm.converged_
+    assert use_relu_hybrid(500, 20, 250) and not use_relu_hybrid(1000, 10, 250)
+    assert not use_relu_hybrid(700, 100, 1000)
+    assert use_relu_hybrid(200, 10, 250, "logistic") and not use_relu_hybrid(500, 10, 250,
+                                                                             "logistic")
