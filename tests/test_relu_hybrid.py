@@ -42,6 +42,20 @@ def test_hybrid_matches_cvxpy_and_is_as_sparse_as_fista(loss, seed):
     assert times == sorted(times)
 
 
+@pytest.mark.parametrize("newton_steps", [0, 15])
+def test_both_polishes_reach_the_cvxpy_optimum(monkeypatch, newton_steps):
+    """The Newton polish, and the FISTA fallback when it is given no steps."""
+    X, y = planted_instance(120, 6, "squared", d=4)
+    arr = sample_arrangements(X, 40, random_state=6)
+    masks = arr.masks()
+    ref = solve_cvxpy(X, y, masks, 1e-2, model="relu", loss="squared", tol=1e-9)
+    monkeypatch.setattr(relu_hybrid, "NEWTON_STEPS", newton_steps)
+    res = solve_relu_hybrid(X, y, masks, get_loss("squared"), 1e-2, gates=arr.gates, tol=1e-7)
+    assert res.info["polish"] == ("newton" if newton_steps else "fista")
+    assert res.status is SolverStatus.CONVERGED
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+
+
 def test_wrong_screening_is_repaired(monkeypatch):
     """Screening that zeroes groups of the optimum only costs time: the polish re-admits them."""
     X, y = planted_instance(120, 4, "squared", d=4)

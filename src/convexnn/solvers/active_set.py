@@ -352,8 +352,9 @@ class _ActiveSetNewton:
             vals = np.linalg.norm(R, axis=1)
         return vals, R, mu, F
 
-    def warm_start(self, U0: np.ndarray) -> None:
-        """Start from the non-zero, feasible groups of ``U0`` (G, d)."""
+    def warm_start(self, U0: np.ndarray, row_tol: float = 1e-9) -> None:
+        """Start from the non-zero, feasible groups of ``U0`` (G, d); a cone row with
+        ``C_k x_k^T u <= row_tol ||u|| max_k ||x_k||`` starts active."""
         if U0.shape != (self.G, self.d):
             raise ValueError(f"U0 must have shape ({self.G}, {self.d}), got {U0.shape}")
         norms = np.linalg.norm(U0, axis=1)
@@ -363,7 +364,7 @@ class _ActiveSetNewton:
             a = np.zeros(0, dtype=int)
             if self.relu:
                 cons = (2 * self.D[:, self.pat(int(g))] - 1) * (self.X @ u)
-                tolr = 1e-9 * norms[g] * self.xnorm
+                tolr = row_tol * norms[g] * self.xnorm
                 if np.any(cons < -tolr):
                     continue  # infeasible for its cone: let pricing bring it back if needed
                 a = np.flatnonzero(cons <= tolr)
@@ -471,6 +472,7 @@ def solve_active_set(
     time_limit: float | None = None,
     callback: Any = None,
     U0: Any = None,
+    warm_row_tol: float = 1e-9,
 ) -> SolverResult:
     """Solve the ReLU or gated program exactly; see the module docstring.
 
@@ -490,6 +492,11 @@ def solve_active_set(
     U0 : array (G, d), optional
         Warm start (``[V; W]`` for the ReLU model): its non-zero, feasible groups form the
         initial support, with the rows on their cone boundaries as active rows.
+    warm_row_tol : float
+        A row of a warm-start group is on its boundary (active) when its slack
+        ``C_k x_k^T u`` is at most ``warm_row_tol ||u|| ||x_k||``. The default suits exact
+        vertices; from an interior point (:mod:`.relu_hybrid`) ``1e-5`` identifies the rows
+        the interior point keeps barely off the boundary.
     """
     t0 = time.perf_counter()
     X = np.asarray(to_numpy(X), dtype=np.float64)
@@ -499,7 +506,7 @@ def solve_active_set(
     deadline = None if time_limit is None else t0 + time_limit
     st = _ActiveSetNewton(X, y, masks, loss, beta, model, gates, tol, max_iter, deadline, callback)
     if U0 is not None:
-        st.warm_start(np.asarray(to_numpy(U0), dtype=np.float64))
+        st.warm_start(np.asarray(to_numpy(U0), dtype=np.float64), warm_row_tol)
     history: list[dict[str, float]] = []
     status = SolverStatus.MAX_ITER
     best: dict[str, Any] = {}
