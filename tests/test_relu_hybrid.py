@@ -94,3 +94,30 @@ def test_estimator_auto_uses_it_below_the_size_limit():
     assert not use_relu_hybrid(700, 100, 1000)
     assert use_relu_hybrid(200, 10, 250, "logistic") and not use_relu_hybrid(500, 10, 250,
                                                                              "logistic")
+
+
+def test_warm_start_from_an_interior_point_keeps_groups_on_tied_data(shared_data):
+    """monks-1 (integer-coded attributes, many tied rows): rows nearly tight at the interior
+    point can span the space; the warm start retries smaller row tolerances instead of
+    dropping the group (with the single tolerance 1e-5 the rows of 13 of the 28 groups
+    spanned the space, and 3 more crossed a row when projected)."""
+    from convexnn.datasets import load
+    from convexnn.solvers.active_set import _ActiveSetNewton
+    from convexnn.solvers.interior_point import solve_ipm
+
+    ds = load("uci:monks-1", data_dir=shared_data)
+    X = np.column_stack([ds.X_train, np.ones(ds.X_train.shape[0])])
+    y = np.where(ds.y_train == 1, 1.0, -1.0)
+    arr = sample_arrangements(X, 250, 0)
+    masks = arr.masks()
+    loss = get_loss("squared")
+    ipm = solve_ipm(X, y, masks, loss, 1e-2, model="relu", gates=arr.gates, tol=1e-6)
+    U = np.concatenate([ipm.V, ipm.W])
+    norms = np.linalg.norm(U, axis=1)
+    U[norms <= 1e-3 * norms.max()] = 0.0
+    st = _ActiveSetNewton(X, y, masks, loss, 1e-2, "relu", arr.gates, 1e-6, 0, None, None)
+    st.warm_start(U, row_tol=1e-5)
+    assert len(st.supp) == np.count_nonzero(np.linalg.norm(U, axis=1))
+    for g, u in zip(st.supp, st.U, strict=True):
+        cons = (2 * masks[:, st.pat(g)] - 1) * (X @ u)
+        assert cons.min() >= -1e-12 * np.linalg.norm(u) * st.xnorm.max()

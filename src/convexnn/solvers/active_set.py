@@ -353,25 +353,44 @@ class _ActiveSetNewton:
         return vals, R, mu, F
 
     def warm_start(self, U0: np.ndarray, row_tol: float = 1e-9) -> None:
-        """Start from the non-zero, feasible groups of ``U0`` (G, d); a cone row with
-        ``C_k x_k^T u <= row_tol ||u|| max_k ||x_k||`` starts active."""
+        """Start from the non-zero, feasible groups of ``U0`` (G, d); a cone row with slack
+        ``C_k x_k^T u <= row_tol ||u|| ||x_k||`` starts active.
+
+        With ``row_tol > 1e-9`` (a start from an interior point) a group whose rows so chosen
+        leave no feasible direction -- they span the space, or projecting ``u`` onto their
+        null space crosses another row, as when nearly tight rows are taken for active ones on
+        data with tied rows -- is retried with tolerances 10, 100, ... times smaller, down to
+        ``1e-9``, before it is left out (pricing can bring it back)."""
         if U0.shape != (self.G, self.d):
             raise ValueError(f"U0 must have shape ({self.G}, {self.d}), got {U0.shape}")
         norms = np.linalg.norm(U0, axis=1)
         top = float(norms.max()) if norms.size else 0.0
+        tols = [row_tol]
+        while tols[-1] > 1e-9 * 1.0001:
+            tols.append(max(tols[-1] / 10, 1e-9))
         for g in np.flatnonzero(norms > 1e-12 * top) if top > 0 else []:
             u = U0[g]
             a = np.zeros(0, dtype=int)
             if self.relu:
-                cons = (2 * self.D[:, self.pat(int(g))] - 1) * (self.X @ u)
-                tolr = row_tol * norms[g] * self.xnorm
-                if np.any(cons < -tolr):
+                Cg = 2 * self.D[:, self.pat(int(g))] - 1
+                cons = Cg * (self.X @ u)
+                if np.any(cons < -min(row_tol, 1e-9) * norms[g] * self.xnorm):
                     continue  # infeasible for its cone: let pricing bring it back if needed
-                a = np.flatnonzero(cons <= tolr)
-                N = _nullspace(self.X[a], self.d)
-                if N.shape[1] == 0:
+                found = None
+                for rt in tols:
+                    a = np.flatnonzero(cons <= rt * norms[g] * self.xnorm)
+                    N = _nullspace(self.X[a], self.d)
+                    if N.shape[1] == 0:
+                        continue
+                    u2 = N @ (N.T @ u)
+                    if rt > 1e-9 and np.any(Cg * (self.X @ u2)
+                                            < -1e-12 * np.linalg.norm(u2) * self.xnorm):
+                        continue
+                    found = u2
+                    break
+                if found is None:
                     continue
-                u = N @ (N.T @ u)
+                u = found
             self.supp.append(int(g))
             self.U = np.vstack([self.U, u[None, :]])
             self.A.append(a)
