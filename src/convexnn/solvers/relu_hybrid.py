@@ -118,19 +118,21 @@ def solve_relu_hybrid(
     tol : float
         Relative duality gap over all the patterns, for both phases.
     max_iter : int
-        Interior-point steps plus FISTA iterations, in all.
+        Interior-point steps, Newton steps and FISTA iterations, in all.
     time_limit : float, optional
-        Seconds for both phases together.
+        Seconds for all phases together.
     callback : callable, optional
-        Called with each history record of either phase.
+        Called with each history record of every phase (times from each phase's start).
 
     Returns
     -------
     SolverResult
-        FISTA's result (``V``, ``W`` of shape (P, d)), or the interior point's if the polish
-        stopped early with a larger gap; ``n_iter`` counts both phases, ``history`` holds the
-        interior-point records then the polish's (times from the start), ``info["ipm_time"]``,
-        ``info["ipm_iter"]`` and ``info["n_screened"]`` (groups zeroed before the polish).
+        The polished result (``V``, ``W`` of shape (P, d); ``info["polish"]`` is ``"newton"``
+        or ``"fista"``), or the interior point's if the polish stopped early with a larger gap
+        (``"none"`` when no budget was left); ``n_iter`` counts every phase, ``history`` holds
+        the interior-point records then the certifying polish's (times from the start),
+        ``info["ipm_time"]``, ``info["ipm_iter"]`` and ``info["n_screened"]`` (groups zeroed
+        before the polish).
     """
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
@@ -168,7 +170,7 @@ def solve_relu_hybrid(
         return finish(ipm, t_ipm, "none")
     newton = solve_active_set(Xa, ya, M, loss, beta, model="relu", gates=gates, U0=U, tol=tol,
                               max_iter=min(NEWTON_STEPS, max_iter - ipm.n_iter),
-                              time_limit=left(), warm_row_tol=ROW_TOL)
+                              time_limit=left(), callback=callback, warm_row_tol=ROW_TOL)
     if newton.status.converged:
         return finish(newton, t_ipm, "newton")
     # The Newton polish did not certify: FISTA from the screened interior point (not from
