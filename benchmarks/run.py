@@ -419,9 +419,8 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
         R = res[model]
         # The estimator's default, and for relu also the interior point alone (its first
         # phase below n = 800; it returns the analytic centre: more neurons, F within tol).
-        for key, solver in (("auto (default)", "auto"), ("ipm", "ipm")):
-            if key == "ipm" and model == "gated":
-                continue
+        ours = [("auto (default)", "auto")] + ([("ipm", "ipm")] if model == "relu" else [])
+        for key, solver in ours:
             R[key] = _safe(run_ours, D, gates, model, solver, tl)
             R[key]["section"] = "ours"
             print(

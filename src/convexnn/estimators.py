@@ -259,7 +259,7 @@ class _BaseConvexReLU(BaseEstimator):
 
         if (solver == "auto" and self.model == "relu" and not use_torch and U0 is None
                 and self.tol >= MIN_TOL):
-            # Cold ReLU solves: the interior point + FISTA polish on small data, FISTA beyond
+            # Cold ReLU solves: the interior point + sparse polish on small data, FISTA beyond
             # (measured in solvers/relu_hybrid.py; the active-set method was 2-5x slower cold:
             # kin8nm 85 s vs 17.7 s, and on spambase it reached F 0.370 vs 0.215 in 100 s).
             # Warm starts and very tight tolerances stay with the active-set method below.
@@ -830,9 +830,10 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         10-300 s; ``time_limit`` if set) runs out. ``column_generation_`` records the rounds.
         At high rank this is an upper bound on the global optimum, not a proof of it.
     solver : {"auto", "ipm", "newton", "fista", "admm", "al", "clarabel", "cvxpy"}, default="auto"
-        ``"auto"``: for the ReLU model the interior-point method followed by a sparse FISTA
-        polish when ``n <= 800`` (300 for the logistic loss) and ``n^2 P d <= 5e9``
-        (:mod:`convexnn.solvers.relu_hybrid`; 2-15x faster than ``"newton"`` on UCI sets),
+        ``"auto"``: for the ReLU model the interior-point method followed by a sparse polish
+        (active-set Newton from its active rows, FISTA as the fallback) when ``n <= 800``
+        (300 for the logistic loss) and ``n^2 P d <= 5e9`` (:mod:`convexnn.solvers.relu_hybrid`;
+        2-20x faster than ``"newton"`` from a cold start on UCI sets),
         else ``"fista"``; ``"newton"`` for warm starts (``warm_start=True``, the rounds of
         pattern discovery) and for ``tol < 1e-7``. For the gated model the interior-point
         method followed by a sparse polish (active-set Newton on the screened support, FISTA
