@@ -94,8 +94,10 @@ def test_lowrank_newton_system_matches_the_dense_solve():
 
     rng = np.random.default_rng(0)
     n, k, d = 30, 8, 7
+    X = rng.standard_normal((n, d))
+    Ms = (rng.standard_normal((n, k)) > 0) * rng.uniform(0.5, 2.0, (n, 1))  # sqrt(l'') D_k
     m = k * d
-    Aw = rng.standard_normal((n, m))
+    Aw = (Ms[:, :, None] * X[:, None, :]).reshape(n, m)
     E = rng.standard_normal((k, d))
     E /= np.linalg.norm(E, axis=1)[:, None]
     c = rng.uniform(0.5, 2.0, k)
@@ -104,7 +106,8 @@ def test_lowrank_newton_system_matches_the_dense_solve():
     for j in range(k):
         H[j * d:(j + 1) * d, j * d:(j + 1) * d] += c[j] * (np.eye(d) - np.outer(E[j], E[j]))
     ref = np.linalg.solve(H, g)
-    assert np.linalg.norm(_newton_solve_lowrank(Aw, c, E, g) - ref) <= 1e-10 * np.linalg.norm(ref)
+    got = _newton_solve_lowrank(X, X @ X.T, Ms, Aw, c, E, g)
+    assert np.linalg.norm(got - ref) <= 1e-10 * np.linalg.norm(ref)
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])

@@ -7,12 +7,43 @@ PyTorch tensors on any device. This module converts user inputs to the working b
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace, is_torch_array
 
-__all__ = ["array_namespace", "to_backend", "to_numpy", "is_torch_array", "resolve_dtype"]
+__all__ = ["array_namespace", "to_backend", "to_numpy", "is_torch_array", "resolve_dtype",
+           "blas_threads"]
+
+_CONTROLLER: Any = None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None) -> Iterator[None]:
+    """Limit the BLAS thread pools to ``n`` threads inside the block (``None``: leave them).
+
+    A plain ``threadpoolctl.threadpool_limits`` scans the loaded shared libraries on every
+    call (about 4.5 ms here: more than a whole small gated solve), so one
+    ``ThreadpoolController`` is made on first use and reused; its ``limit`` costs ~3 us.
+    Libraries loaded after that first use (a BLAS that arrives with PyTorch) are picked up by
+    making a new controller when the set of loaded libraries may have changed: PyTorch is
+    imported lazily here, so the check is whether ``torch`` was imported since.
+    """
+    global _CONTROLLER
+    if n is None:
+        yield
+        return
+    import sys
+
+    from threadpoolctl import ThreadpoolController
+
+    has_torch = "torch" in sys.modules
+    if _CONTROLLER is None or _CONTROLLER[1] != has_torch:
+        _CONTROLLER = (ThreadpoolController(), has_torch)
+    with _CONTROLLER[0].limit(limits=n):
+        yield
 
 
 def resolve_dtype(dtype: str | None) -> str:

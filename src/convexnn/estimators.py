@@ -34,7 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import resolve_dtype, to_backend, to_numpy
+from ._backend import blas_threads, resolve_dtype, to_backend, to_numpy
 from .arrangements import (
     Arrangements,
     arrangements_from_gates,
@@ -451,10 +451,8 @@ class _BaseConvexReLU(BaseEstimator):
 
         .. [EP20] Ergen & Pilanci, Convex Geometry of Two-Layer ReLU Networks, AISTATS 2020.
         """
-        from threadpoolctl import threadpool_limits
-
         small = Xd.shape[0] * Xd.shape[1] <= CG_SINGLE_THREAD_SIZE
-        with threadpool_limits(1 if small else None):
+        with blas_threads(1 if small else None):
             return self._cg_rounds(Xd, y, arr, U0, t0)
 
     def _cg_rounds(self, Xd: np.ndarray, y: np.ndarray, arr: Arrangements, U0: Any,

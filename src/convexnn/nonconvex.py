@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from ._backend import blas_threads
 from .network import TwoLayerReLUNetwork
 
 __all__ = ["NonconvexResult", "train_nonconvex", "train_adam_numpy", "best_of_grid"]
@@ -419,7 +419,7 @@ def train_adam_numpy(
     step = 0
     if num_threads is None and n * Xd.shape[1] * width <= 2**22:
         num_threads = 1
-    with threadpool_limits(num_threads):
+    with blas_threads(num_threads):
         for step in range(steps + 1):
             F, Z, H, g = forward(Wb, a)
             if not math.isfinite(F):

@@ -82,7 +82,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from .._backend import to_numpy
+from .._backend import blas_threads, to_numpy
 from ..losses import Loss
 from ._cone_dual import cone_dual_norms_exact
 from ._result import SolverResult, SolverStatus
@@ -211,35 +211,92 @@ def _jdiv(lam: np.ndarray, r: np.ndarray, detl: np.ndarray) -> np.ndarray:
     return q
 
 
-def _nt_scaling(s: np.ndarray, z: np.ndarray, rs: np.ndarray, rz: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Nesterov-Todd scaling ``W`` (``W z = W^{-1} s``) and ``W^{-1}`` per cone [V10]_:
-    ``W = eta [[w0, w1^T], [w1, I + w1 w1^T / (1 + w0)]]`` with ``w = (s/sqrt(rs) + J z/sqrt(rz))
-    / (2 gamma)`` and ``eta = (rs / rz)^(1/4)``; ``W^{-1}`` flips the sign of ``w1``."""
-    K, m = s.shape
-    sqs, sqz = np.sqrt(rs), np.sqrt(rz)
-    sb = s / sqs[:, None]
-    zb = z / sqz[:, None]
-    gam = np.sqrt(0.5 * (1.0 + np.sum(sb * zb, axis=1)))
-    w = sb.copy()
-    w[:, 0] += zb[:, 0]
-    w[:, 1:] -= zb[:, 1:]
-    w /= (2.0 * gam)[:, None]
-    w0 = np.maximum(w[:, 0], 1.0)
-    w1 = w[:, 1:]
-    Wm = np.empty((K, m, m))
-    Wm[:, 1:, 1:] = w1[:, :, None] * w1[:, None, :] / (1.0 + w0)[:, None, None]
-    Wm[:, 1:, 1:] += np.eye(m - 1)[None]
-    Wm[:, 0, 0] = w0
-    Winv = Wm.copy()
-    Wm[:, 0, 1:] = w1
-    Wm[:, 1:, 0] = w1
-    Winv[:, 0, 1:] = -w1
-    Winv[:, 1:, 0] = -w1
-    eta = np.sqrt(sqs / sqz)
-    Wm *= eta[:, None, None]
-    Winv /= eta[:, None, None]
-    return Wm, Winv
+class _NTScaling:
+    """Nesterov-Todd scaling ``W`` (``W z = W^{-1} s``) of an array of second-order cones
+    [V10]_, kept in factored form:
+    ``W = eta [[w0, w1^T], [w1, I + c w1 w1^T]]``, ``c = 1 / (1 + w0)``, with
+    ``w = (s/sqrt(rs) + J z/sqrt(rz)) / (2 gamma)`` and ``eta = (rs / rz)^(1/4)``; ``W^{-1}``
+    flips the sign of ``w1`` and divides by ``eta``. Applying ``W`` or ``W^{-1}`` costs
+    ``O(K m)`` (the dense ``K x m x m`` matrices, :meth:`dense`, are formed only where the
+    ReLU model's Newton blocks need them)."""
+
+    def __init__(self, s: np.ndarray, z: np.ndarray, rs: np.ndarray, rz: np.ndarray) -> None:
+        sqs, sqz = np.sqrt(rs), np.sqrt(rz)
+        sb = s / sqs[:, None]
+        zb = z / sqz[:, None]
+        gam = np.sqrt(0.5 * (1.0 + np.sum(sb * zb, axis=1)))
+        w = sb.copy()
+        w[:, 0] += zb[:, 0]
+        w[:, 1:] -= zb[:, 1:]
+        w /= (2.0 * gam)[:, None]
+        self.w0 = np.maximum(w[:, 0], 1.0)
+        self.w1 = w[:, 1:]
+        self.c = 1.0 / (1.0 + self.w0)
+        self.eta = np.sqrt(sqs / sqz)
+
+    def apply(self, x: np.ndarray, inverse: bool = False) -> np.ndarray:
+        """``W x`` (or ``W^{-1} x``), one vector per cone (rows of ``x``)."""
+        w1x = np.sum(self.w1 * x[:, 1:], axis=1)
+        sg = -1.0 if inverse else 1.0
+        out = np.empty_like(x)
+        out[:, 0] = self.w0 * x[:, 0] + sg * w1x
+        out[:, 1:] = x[:, 1:] + (sg * x[:, 0] + self.c * w1x)[:, None] * self.w1
+        out *= (1.0 / self.eta if inverse else self.eta)[:, None]
+        return out
+
+    def inv_of_inverse(self, x: np.ndarray) -> np.ndarray:
+        """``(W^{-1})^{-1} x``: the exact inverse of the matrix that :meth:`apply` with
+        ``inverse=True`` applies.
+
+        In exact arithmetic this is ``W x``, but ``w0^2 - |w1|^2 = 1`` cancels near the cone
+        boundary and the computed ``W`` and ``W^{-1}`` drift apart (``|W W^{-1} - I|`` reached
+        0.8 on a planted logistic instance late in the solve). The Newton systems use
+        ``W^{-2}`` (as the dense :class:`_KKT` does), so :class:`_GatedKKT` needs the inverse
+        of *that* matrix. ``W^{-1}`` is ``1/eta`` times the identity on the complement of
+        ``span(e_0, (0, v))``, ``v = w1 / |w1|``, and the 2 x 2 matrix
+        ``A = [[w0, -nu], [-nu, 1 + c nu^2]]`` (``nu = |w1|``) on it, so its inverse is
+        ``eta`` times the identity plus ``A^{-1}`` there: ``O(K m)``.
+        """
+        nu, v, det = self._sub()
+        w0, c, eta = self.w0, self.c, self.eta
+        p = np.sum(v * x[:, 1:], axis=1)
+        out = np.empty_like(x)
+        out[:, 0] = eta * ((1.0 + c * nu * nu) * x[:, 0] + nu * p) / det
+        op = eta * (nu * x[:, 0] + w0 * p) / det
+        out[:, 1:] = eta[:, None] * x[:, 1:] + (op - eta * p)[:, None] * v
+        return out
+
+    def _sub(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        nu = np.linalg.norm(self.w1, axis=1)
+        v = self.w1 / np.where(nu > 0, nu, 1.0)[:, None]
+        det = self.w0 * (1.0 + self.c * nu * nu) - nu * nu
+        return nu, v, det
+
+    def uu_of_inverse_sq(self) -> tuple[np.ndarray, np.ndarray]:
+        """``u``-block of ``(W^{-2})^{-1}`` as ``alpha I + q q^T``: returns ``alpha`` (K,) and
+        ``q`` (K, m - 1). From the 2 x 2 form of :meth:`inv_of_inverse`: on ``v`` the square
+        of ``eta A^{-1}`` has entry ``eta^2 (nu^2 + w0^2) / det^2``."""
+        nu, v, det = self._sub()
+        e2 = self.eta * self.eta
+        coef = np.maximum(e2 * (nu * nu + self.w0 * self.w0) / (det * det) - e2, 0.0)
+        return e2, v * np.sqrt(coef)[:, None]
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """The matrices ``W`` and ``W^{-1}``, (K, m, m)."""
+        w0, w1, eta = self.w0, self.w1, self.eta
+        K, m = w1.shape[0], w1.shape[1] + 1
+        Wm = np.empty((K, m, m))
+        Wm[:, 1:, 1:] = (self.c[:, None, None] * w1[:, :, None]) * w1[:, None, :]
+        Wm[:, 1:, 1:] += np.eye(m - 1)[None]
+        Wm[:, 0, 0] = w0
+        Winv = Wm.copy()
+        Wm[:, 0, 1:] = w1
+        Wm[:, 1:, 0] = w1
+        Winv[:, 0, 1:] = -w1
+        Winv[:, 1:, 0] = -w1
+        Wm *= eta[:, None, None]
+        Winv /= eta[:, None, None]
+        return Wm, Winv
 
 
 class _KKT:
@@ -298,16 +355,100 @@ class _KKT:
         return np.asarray(np.einsum("kji,kj->ki", self.Linv, z))
 
 
+class _GatedKKT:
+    """Factorization of ``blockdiag(W_g^{-2}) + Ft^T diag(E^2) Ft`` for the gated model, at
+    ``O(n^2 K)`` instead of the ``O(n^2 K d)`` of :class:`_KKT`.
+
+    Without cone rows the block of group ``g`` is the NT scaling alone, ``B_g = W_g^{-2}``, so
+    ``B_g^{-1} = W_g^2`` is known in closed form, and its ``u``-block is *identity plus rank
+    one*: with ``W = eta [[w0, w1^T], [w1, I + c w1 w1^T]]``, ``c = 1 / (1 + w0)``,
+
+        [W^2]_uu = eta^2 (I + b w1 w1^T),   b = 1 + 2 c + c^2 ||w1||^2
+
+    (``b = 2`` when ``w0^2 - ||w1||^2 = 1``). Woodbury through the ``n x n`` matrix
+    ``M = I + E Ft B^{-1} Ft^T E`` then needs
+
+        Ft B^{-1} Ft^T = sum_g eta_g^2 S_g X X^T S_g + q_g q_g^T
+                       = (X X^T) o (S diag(eta^2) S^T) + Q Q^T,
+        q_g = eta_g sqrt(b_g) S_g o (X w1_g)
+
+    (``o`` the Hadamard product; ``S_g`` the 0/1 mask as a diagonal), two ``n x n x K``
+    products: the sum over groups of ``d x d`` blocks never has to be formed. Checked against
+    :class:`_KKT` (the same directions to round-off) in tests/test_interior_point.py.
+    """
+
+    def __init__(self, X: np.ndarray, S: np.ndarray, nt: _NTScaling, E: np.ndarray,
+                 XXt: np.ndarray) -> None:
+        n = X.shape[0]
+        self.X, self.S, self.E, self.nt = X, S, E, nt
+        alpha, qv = nt.uu_of_inverse_sq()
+        # Both n x n products by symmetric rank-k updates (upper triangles only, half the
+        # flops of a GEMM; the transposes are Fortran-ordered views, so BLAS copies nothing).
+        E2 = E[:, None]
+        Se = (S * E2) * np.sqrt(alpha)[None, :]
+        Q = (S * E2) * (X @ qv.T)  # (n, K)
+        syrk = sla.get_blas_funcs("syrk", (Se,))
+        Mm = syrk(1.0, Se.T, trans=1, lower=0)
+        Mm *= XXt
+        Mm = syrk(1.0, Q.T, beta=1.0, c=Mm, trans=1, lower=0, overwrite_c=1)
+        Mm[np.diag_indices(n)] += 1.0
+        self.eig: tuple[np.ndarray, np.ndarray] | None = None
+        try:
+            self.cf = sla.cho_factor(Mm, lower=False, overwrite_a=True, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            Mu = np.triu(Mm)
+            w, V = np.linalg.eigh(Mu + np.triu(Mu, 1).T)
+            self.eig = (np.maximum(w, 1.0), V)
+
+    def _msolve(self, b: np.ndarray) -> np.ndarray:
+        if self.eig is None:
+            return np.asarray(sla.cho_solve(self.cf, b, check_finite=False))
+        w, V = self.eig
+        return np.asarray(V @ ((V.T @ b) / w))
+
+    def _apply_h(self, x: np.ndarray) -> np.ndarray:
+        """``H x = W^{-2} x + Ft^T E^2 Ft x`` (the system matrix, unfactored)."""
+        nt = self.nt
+        out = nt.apply(nt.apply(x, inverse=True), inverse=True)
+        f = np.sum(self.S * (self.X @ x[:, 1:].T), axis=1)
+        out[:, 1:] += (self.S * (self.E * self.E * f)[:, None]).T @ self.X
+        return out
+
+    def solve(self, rhs: np.ndarray, refine: int = 1) -> np.ndarray:
+        # Woodbury in the unsymmetric form B^{-1} - B^{-1} Ft^T E M^{-1} E Ft B^{-1} loses
+        # digits near the end (W^2 has condition ~(w0 + |w1|)^4 there): planted logistic
+        # instance, n = 150, stalled at a gap of 7.9e-9 where the factored _KKT reached 1e-9.
+        # Iterative refinement against the exact H (O(n d K) per step) restores them.
+        x = self._solve1(rhs)
+        for _ in range(refine):
+            x = x + self._solve1(rhs - self._apply_h(x))
+        return x
+
+    def _solve1(self, rhs: np.ndarray) -> np.ndarray:
+        # Symmetric Woodbury with W as the square root of B^{-1} = W^2 (W is symmetric):
+        # H^{-1} = W (I - Q^T M^{-1} Q) W,  Q = E Ft W,  M = I + Q Q^T. The inner operator has
+        # eigenvalues in (0, 1], so nothing cancels; the unsymmetric form
+        # W^2 - W^2 Ft^T E M^{-1} E Ft W^2 lost all digits once |w1| ~ 1e4 (a planted logistic
+        # instance, n = 150: residual 1e0 where this form gives 1e-13).
+        wx = self.nt.inv_of_inverse
+        a = wx(rhs)
+        fa = np.sum(self.S * (self.X @ wx(a)[:, 1:].T), axis=1)
+        cvec = self.E * self._msolve(self.E * fa)
+        back = np.zeros_like(a)
+        back[:, 1:] = (self.S * cvec[:, None]).T @ self.X
+        return np.asarray(wx(a - wx(back)))
+
+
 class _Step:
     """One interior-point iteration's data: the factorized system and the current point."""
 
     def __init__(self, X: np.ndarray, Xv: np.ndarray, valid: np.ndarray, Cw: np.ndarray | None,
-                 kkt: _KKT, lam: np.ndarray, detl: np.ndarray, Winv: np.ndarray,
-                 Winv2: np.ndarray, wl: np.ndarray | None, r_t: np.ndarray, r_u: np.ndarray,
+                 kkt: _KKT | _GatedKKT, lam: np.ndarray, detl: np.ndarray, nt: _NTScaling,
+                 wl: np.ndarray | None, r_t: np.ndarray, r_u: np.ndarray,
                  s_soc: np.ndarray, r_s: np.ndarray, zs: np.ndarray, r_z: np.ndarray,
                  sl: np.ndarray | None, Zl: np.ndarray | None) -> None:
         self.X, self.Xv, self.valid, self.Cw, self.kkt = X, Xv, valid, Cw, kkt
-        self.lam, self.detl, self.Winv, self.Winv2, self.wl = lam, detl, Winv, Winv2, wl
+        self.lam, self.detl, self.nt, self.wl = lam, detl, nt, wl
         self.r_t, self.r_u = r_t, r_u
         self.s_soc, self.r_s, self.zs, self.r_z, self.sl, self.Zl = s_soc, r_s, zs, r_z, sl, Zl
 
@@ -315,7 +456,7 @@ class _Step:
         """Solve the Newton system for the SOC complementarity right-hand side ``rc_soc`` and
         the linear rows' ``W^{-1} q`` (``Wq_l``); returns ``dx, X du, dz_soc, ds_lin, dz_lin``."""
         qs = _jdiv(self.lam, rc_soc, self.detl)
-        Wq_s = np.einsum("kij,kj->ki", self.Winv, qs)
+        Wq_s = self.nt.apply(qs, inverse=True)
         K, m = Wq_s.shape
         rhs = np.empty((K, m))
         rhs[:, 0] = -self.r_t + Wq_s[:, 0]
@@ -323,7 +464,7 @@ class _Step:
         if self.Cw is not None and Wq_l is not None:
             rhs[:, 1:] += (self.Cw * Wq_l).T @ self.Xv
         dx = self.kkt.solve(rhs)
-        dz_s = Wq_s - np.einsum("kij,kj->ki", self.Winv2, dx)
+        dz_s = Wq_s - self.nt.apply(self.nt.apply(dx, inverse=True), inverse=True)
         dZ = self.X @ dx[:, 1:].T
         ds_l = dz_l = None
         if self.Cw is not None and Wq_l is not None and self.wl is not None:
@@ -420,16 +561,14 @@ def solve_ipm(
     if num_threads is None:
         return _solve(Xa, ya, D, loss, beta, model, gates, U0, tol, max_iter, time_limit,
                       callback)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(num_threads):
+    with blas_threads(num_threads):
         return _solve(Xa, ya, D, loss, beta, model, gates, U0, tol, max_iter, time_limit,
                       callback)
 
 
 def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float, model: str,
            gates: Any, U0: Any, tol: float, max_iter: int, time_limit: float | None,
-           callback: Any) -> SolverResult:
+           callback: Any, structured_kkt: bool = True) -> SolverResult:
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
     n, d = X.shape
@@ -473,6 +612,10 @@ def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float,
     Sw = S[:, idx]
     Cw = None if Call is None else Call[valid][:, idx]
     XX = (Xv[:, :, None] * Xv[:, None, :]).reshape(nv, -1) if relu else None
+    # Gated model: the structured factorization (O(n^2 K) per step) whenever Woodbury
+    # (n <= K (d + 1)) is the cheaper form; the dense K (d+1) system otherwise.
+    structured = not relu and n <= K * (d + 1) and structured_kkt
+    XXt = X @ X.T if structured else None
 
     def net_objective(Ufull: np.ndarray) -> float:
         Z = X @ Ufull.T
@@ -623,18 +766,23 @@ def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float,
             it += 1
             # ---- Newton system
             hL = loss.hessian_diag(f, y)
-            Wm, Winv = _nt_scaling(s_soc, zs, r_s, r_z)
-            Winv2 = Winv @ Winv
-            lam = np.einsum("kij,kj->ki", Wm, zs)
+            nt = _NTScaling(s_soc, zs, r_s, r_z)
+            lam = nt.apply(zs)
             detl = np.sqrt(r_s * r_z)
-            B = Winv2.copy()
             wl = None
-            if Cw is not None:
-                wl = Zl / sl
-                B[:, 1:, 1:] += (wl.T @ XX).reshape(K, d, d)
-            kkt = _KKT(X, Sw, B, np.sqrt(np.maximum(hL, 0.0)))
+            E = np.sqrt(np.maximum(hL, 0.0))
+            kkt: _KKT | _GatedKKT
+            if XXt is not None:
+                kkt = _GatedKKT(X, Sw, nt, E, XXt)
+            else:
+                Winv = nt.dense()[1]
+                B = Winv @ Winv
+                if Cw is not None:
+                    wl = Zl / sl
+                    B[:, 1:, 1:] += (wl.T @ XX).reshape(K, d, d)
+                kkt = _KKT(X, Sw, B, E)
 
-            step = _Step(X, Xv, valid, Cw, kkt, lam, detl, Winv, Winv2, wl, r_t, r_u,
+            step = _Step(X, Xv, valid, Cw, kkt, lam, detl, nt, wl, r_t, r_u,
                          s_soc, r_s, zs, r_z, sl, Zl)
             # predictor (affine scaling)
             lamlam = _jprod(lam, lam)
@@ -645,8 +793,8 @@ def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float,
                 comp_a += float(np.sum((sl + a_aff * ds_l) * (Zl + a_aff * dz_l)))
             sigma = min(1.0, max(comp_a, 0.0) / comp) ** 3
             # corrector (Mehrotra second-order term, centering sigma mu)
-            Wds = np.einsum("kij,kj->ki", Winv, dx)
-            Wdz = np.einsum("kij,kj->ki", Wm, dz_s)
+            Wds = nt.apply(dx, inverse=True)
+            Wdz = nt.apply(dz_s)
             rc = -lamlam - _jprod(Wds, Wdz)
             rc[:, 0] += sigma * mu_c
             Wq_l = None
