@@ -155,3 +155,44 @@ def test_gated_structured_newton_system_matches_the_dense_one(boundary):
     res_got = np.linalg.norm(H @ got.ravel() - rhs.ravel()) / np.linalg.norm(rhs)
     res_dense = np.linalg.norm(H @ dense.ravel() - rhs.ravel()) / np.linalg.norm(rhs)
     assert res_got <= max(10 * res_dense, 1e-10)
+
+
+@pytest.mark.parametrize("spread", [1.0, 1e6])
+def test_relu_paired_newton_system_matches_the_unpaired_one(spread):
+    """_KKT(paired=True): the v and w blocks of a pattern share one term of the n x n matrix.
+
+    ``spread`` scales the blocks' eigenvalues over that many orders (as for groups near zero
+    or rows near their cone boundary late in a solve: the system's condition number is then
+    ~1e10); the reference is a dense solve of the explicit system."""
+    from convexnn.solvers.interior_point import _KKT
+
+    rng = np.random.default_rng(2)
+    n, d, P = 30, 4, 12
+    m, K = d + 1, 2 * P
+    X = rng.standard_normal((n, d))
+    D = (X @ rng.standard_normal((d, P)) >= 0).astype(float)
+    S = np.c_[D, -D]
+    E = rng.uniform(0.3, 1.0, n)
+    Q = np.linalg.qr(rng.standard_normal((K, m, m)))[0]
+    ev = spread ** rng.uniform(-1, 1, (K, m))
+    B = (Q * ev[:, None, :]) @ Q.transpose(0, 2, 1)
+    Ft = np.zeros((n, K * m))
+    Ft.reshape(n, K, m)[:, :, 1:] = S[:, :, None] * X[:, None, :]
+    H = Ft.T @ (E[:, None] ** 2 * Ft)
+    for g in range(K):
+        H[g * m:(g + 1) * m, g * m:(g + 1) * m] += B[g]
+    rhs = rng.standard_normal((K, m))
+    ref = np.linalg.solve(H, rhs.ravel())
+    paired = _KKT(X, S, B, E, paired=True)
+    assert paired.paired and paired.Qm.shape == (n, P * d)
+
+    def backward_error(x):
+        return np.linalg.norm(H @ x - rhs.ravel()) / (np.linalg.norm(H, 2) * np.linalg.norm(x))
+
+    got = paired.solve(rhs).ravel()
+    unpaired = _KKT(X, S, B, E).solve(rhs).ravel()
+    # backward stable, like the unpaired factorization (both ~1e-16 here)
+    assert backward_error(got) <= 1e-14
+    assert backward_error(got) <= 10 * backward_error(unpaired) + 1e-16
+    if spread == 1.0:  # well conditioned: the forward error is small too
+        assert np.linalg.norm(got - ref) <= 1e-10 * np.linalg.norm(ref)
