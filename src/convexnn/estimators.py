@@ -835,15 +835,15 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         else ``"fista"``; ``"newton"`` for warm starts (``warm_start=True``, the rounds of
         pattern discovery) and for ``tol < 1e-7``. For the gated model the interior-point
         method followed by a sparse polish (active-set Newton on the screened support, FISTA
-        as the fallback) when ``n <= 2000`` and ``n^2 P d <= 1.5e10``
+        as the fallback) when ``n <= 2000`` and ``n^2 P <= 2.5e9``
         (:mod:`convexnn.solvers.gated_hybrid`), else ``"fista"``. ``"al"`` on PyTorch devices.
         ``"ipm"``: structured primal-dual interior-point method (Mehrotra predictor-corrector,
         Nesterov-Todd scaling, Woodbury Newton systems; :mod:`convexnn.solvers.interior_point`);
         it converges to the analytic center of the optimal set: the same ``F`` (to ``tol``) as
         ``"newton"`` but usually more neurons, since the optimum is often not unique; 4-12x
-        faster than CVXPY+Clarabel on UCI sets with n ~ 100-700, P ~ 250 (``benchmarks/``),
-        but each Newton system costs ``O(n^2 P d)``; alone it is not a default (the hybrids
-        above polish its point to a sparse optimum).
+        faster than CVXPY+Clarabel on UCI sets with n ~ 100-700, P ~ 250 (``benchmarks/``);
+        each Newton system costs ``O(n^2 P d)`` (ReLU) or ``O(n^2 P + n^3)`` (gated); alone it
+        is not a default (the hybrids above polish its point to a sparse optimum).
         ``"newton"``: primal active-set Newton method on a working
         set of patterns, priced over all patterns (:mod:`convexnn.solvers.active_set`);
         ``"fista"``: accelerated proximal gradient on a working set -- gated model (NumPy or
