@@ -726,6 +726,26 @@ def plot(rows: list[dict[str, Any]], refs_all: dict[str, dict], path: Path) -> N
     plt.close(fig)
 
 
+def warm_up(args: argparse.Namespace) -> None:
+    """Run our solvers and CVXPY once on a tiny problem, results discarded.
+
+    Their first call in a process pays one-time costs (lazy imports, the BLAS thread-pool
+    controller, CVXPY's first compilation); without this the first data set of a run is
+    charged for them (fertility, gated: 0.066 s for ours instead of ~0.017 s). pyscnn runs in
+    a fresh process per fit and is timed by its own clock, as before."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    D = {"X": X, "y": np.sign(X[:, 0] + 0.1), "Xte": X, "yte": np.sign(X[:, 0] + 0.1),
+         "task": "classification", "y_std": 1.0}
+    Xd = np.column_stack([X, np.ones(40)])
+    from convexnn.arrangements import sample_arrangements
+
+    arr = sample_arrangements(Xd, 10, 0)
+    for model in [m for m in ("gated", "relu") if m in args.models.split(",")]:
+        _safe(run_ours, D, arr.gates, model, "auto", 10.0)
+        _safe(run_cvxpy, Xd, D["y"], arr.masks(), model, 10.0)
+
+
 def machine_info() -> dict[str, str]:
     import scipy
     import sklearn
@@ -819,6 +839,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     machine = machine_info()
     print("machine:", machine)
+    warm_up(args)
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     refs_all: dict[str, dict] = {}

@@ -115,6 +115,18 @@ def test_bad_inputs():
         solve_ipm(X, y, masks, loss, 0.1, gates=np.zeros((2, masks.shape[1])))
 
 
+def _explicit_system(X, S, B, E):
+    """The interior point's Newton matrix blockdiag(B_g) + Ft^T diag(E^2) Ft, Ft_g = [0, S_g X]."""
+    n, d = X.shape
+    K, m = S.shape[1], d + 1
+    Ft = np.zeros((n, K * m))
+    Ft.reshape(n, K, m)[:, :, 1:] = S[:, :, None] * X[:, None, :]
+    H = Ft.T @ (E[:, None] ** 2 * Ft)
+    for g in range(K):
+        H[g * m:(g + 1) * m, g * m:(g + 1) * m] += B[g]
+    return H
+
+
 @pytest.mark.parametrize("boundary", [1e-1, 1e-4, 1e-9])
 def test_gated_structured_newton_system_matches_the_dense_one(boundary):
     """_GatedKKT (O(n^2 K), Hadamard form) solves the same system as the dense _KKT.
@@ -142,13 +154,8 @@ def test_gated_structured_newton_system_matches_the_dense_one(boundary):
     nt = _NTScaling(s, z, rs, rz)
     Winv = nt.dense()[1]
     B = Winv @ Winv
-    m = d + 1
-    Ft = np.zeros((n, K * m))
-    Ft.reshape(n, K, m)[:, :, 1:] = S[:, :, None] * X[:, None, :]
-    H = Ft.T @ (E[:, None] ** 2 * Ft)
-    for g in range(K):
-        H[g * m:(g + 1) * m, g * m:(g + 1) * m] += B[g]
-    rhs = rng.standard_normal((K, m))
+    H = _explicit_system(X, S, B, E)
+    rhs = rng.standard_normal((K, d + 1))
     got = _GatedKKT(X, S, nt, E, X @ X.T).solve(rhs)
     dense = _KKT(X, S, B, E).solve(rhs)
     # residuals of the system: at least as accurate as the dense factorization it replaces
@@ -176,11 +183,7 @@ def test_relu_paired_newton_system_matches_the_unpaired_one(spread):
     Q = np.linalg.qr(rng.standard_normal((K, m, m)))[0]
     ev = spread ** rng.uniform(-1, 1, (K, m))
     B = (Q * ev[:, None, :]) @ Q.transpose(0, 2, 1)
-    Ft = np.zeros((n, K * m))
-    Ft.reshape(n, K, m)[:, :, 1:] = S[:, :, None] * X[:, None, :]
-    H = Ft.T @ (E[:, None] ** 2 * Ft)
-    for g in range(K):
-        H[g * m:(g + 1) * m, g * m:(g + 1) * m] += B[g]
+    H = _explicit_system(X, S, B, E)
     rhs = rng.standard_normal((K, m))
     ref = np.linalg.solve(H, rhs.ravel())
     paired = _KKT(X, S, B, E, paired=True)

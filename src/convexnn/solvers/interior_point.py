@@ -321,7 +321,31 @@ class _NTScaling:
         return Wm, Winv
 
 
-class _KKT:
+class _FactoredN:
+    """The ``n x n`` Woodbury matrix ``M`` (upper triangle given) and solves with it:
+    Cholesky, or an eigenvalue clamp at 1 (``M = I + PSD``) where round-off breaks it."""
+
+    cf: Any
+    eig: tuple[np.ndarray, np.ndarray] | None
+
+    def _factor(self, M: np.ndarray) -> None:
+        M[np.diag_indices(M.shape[0])] += 1.0
+        self.eig = None
+        try:
+            self.cf = sla.cho_factor(M, lower=False, overwrite_a=True, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            Mu = np.triu(M)
+            w, V = np.linalg.eigh(Mu + np.triu(Mu, 1).T)
+            self.eig = (np.maximum(w, 1.0), V)
+
+    def _msolve(self, b: np.ndarray) -> np.ndarray:
+        if self.eig is None:
+            return np.asarray(sla.cho_solve(self.cf, b, check_finite=False))
+        w, V = self.eig
+        return np.asarray(V @ ((V.T @ b) / w))
+
+
+class _KKT(_FactoredN):
     """Factorization of ``blockdiag(B) + Ft^T diag(E^2) Ft`` with ``Ft_g = [0, S_g X]``.
 
     With ``B_g^{-1} = L_g^{-T} L_g^{-1}`` (block Cholesky) the system is solved by Woodbury
@@ -370,15 +394,7 @@ class _KKT:
         # the flops of a GEMM. Qm.T is Fortran-ordered, so BLAS sees it without a copy; only
         # the upper triangle is formed, which is all the Cholesky factorization reads.
         gram = sla.get_blas_funcs("syrk", (Qm,))
-        M = gram(1.0, Qm.T, trans=1 if self.wood else 0, lower=0)
-        M[np.diag_indices(M.shape[0])] += 1.0
-        self.eig: tuple[np.ndarray, np.ndarray] | None = None
-        try:
-            self.cf = sla.cho_factor(M, lower=False, overwrite_a=True, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            Mu = np.triu(M)
-            w, V = np.linalg.eigh(Mu + np.triu(Mu, 1).T)
-            self.eig = (np.maximum(w, 1.0), V)
+        self._factor(gram(1.0, Qm.T, trans=1 if self.wood else 0, lower=0))
 
     def _paired_factor(self, X: np.ndarray, S: np.ndarray, E: np.ndarray) -> np.ndarray:
         """``[diag(E |S_j|) X C_j]_j`` (n, K d / 2) with ``C_j C_j^T = G_{v_j} + G_{w_j}``."""
@@ -400,12 +416,6 @@ class _KKT:
         Qp.reshape(n, k, d)[...] *= (np.abs(S[:, :k]) * E[:, None])[:, :, None]
         return Qp
 
-    def _msolve(self, b: np.ndarray) -> np.ndarray:
-        if self.eig is None:
-            return np.asarray(sla.cho_solve(self.cf, b, check_finite=False))
-        w, V = self.eig
-        return np.asarray(V @ ((V.T @ b) / w))
-
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         a = np.einsum("kij,kj->ki", self.Linv, rhs)
         if self.paired:
@@ -424,7 +434,7 @@ class _KKT:
         return np.asarray(np.einsum("kji,kj->ki", self.Linv, z))
 
 
-class _GatedKKT:
+class _GatedKKT(_FactoredN):
     """Factorization of ``blockdiag(W_g^{-2}) + Ft^T diag(E^2) Ft`` for the gated model, at
     ``O(n^2 K + n^3)`` instead of the ``O(n^2 K d)`` of :class:`_KKT`.
 
@@ -453,7 +463,6 @@ class _GatedKKT:
 
     def __init__(self, X: np.ndarray, S: np.ndarray, nt: _NTScaling, E: np.ndarray,
                  XXt: np.ndarray) -> None:
-        n = X.shape[0]
         self.X, self.S, self.E, self.nt = X, S, E, nt
         self.refine = bool(nt.w0.max(initial=0.0) > 1e2)
         alpha, qv = nt.uu_of_inverse_sq()
@@ -465,21 +474,7 @@ class _GatedKKT:
         syrk = sla.get_blas_funcs("syrk", (Se,))
         Mm = syrk(1.0, Se.T, trans=1, lower=0)
         Mm *= XXt
-        Mm = syrk(1.0, Q.T, beta=1.0, c=Mm, trans=1, lower=0, overwrite_c=1)
-        Mm[np.diag_indices(n)] += 1.0
-        self.eig: tuple[np.ndarray, np.ndarray] | None = None
-        try:
-            self.cf = sla.cho_factor(Mm, lower=False, overwrite_a=True, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            Mu = np.triu(Mm)
-            w, V = np.linalg.eigh(Mu + np.triu(Mu, 1).T)
-            self.eig = (np.maximum(w, 1.0), V)
-
-    def _msolve(self, b: np.ndarray) -> np.ndarray:
-        if self.eig is None:
-            return np.asarray(sla.cho_solve(self.cf, b, check_finite=False))
-        w, V = self.eig
-        return np.asarray(V @ ((V.T @ b) / w))
+        self._factor(syrk(1.0, Q.T, beta=1.0, c=Mm, trans=1, lower=0, overwrite_c=1))
 
     def _apply_h(self, x: np.ndarray) -> np.ndarray:
         """``H x = W^{-2} x + Ft^T E^2 Ft x`` (the system matrix, unfactored)."""
