@@ -50,3 +50,25 @@ def test_logistic_is_stable_for_large_margins():
 def test_unknown_loss():
     with pytest.raises(ValueError, match="squared"):
         get_loss("hinge")
+
+
+@pytest.mark.parametrize("solver", ["ipm", "relu_fista", "active_set", "gated_fista"])
+def test_solvers_reject_zero_one_labels_for_the_logistic_loss(solver):
+    """0/1 labels make the logistic loss constant on the zeros: a clear error, not 100 steps."""
+    from convexnn.arrangements import sample_arrangements
+    from convexnn.solvers.active_set import solve_active_set
+    from convexnn.solvers.fista import solve_gated_fista
+    from convexnn.solvers.interior_point import solve_ipm
+    from convexnn.solvers.relu_fista import solve_relu_fista
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    y01 = (X[:, 0] > 0).astype(float)
+    masks = sample_arrangements(X, 5, random_state=0).masks()
+    run = {"ipm": solve_ipm, "relu_fista": solve_relu_fista, "active_set": solve_active_set,
+           "gated_fista": solve_gated_fista}[solver]
+    with pytest.raises(ValueError, match=r"\{-1, \+1\}.*2 \* y - 1"):
+        run(X, y01, masks, get_loss("logistic"), 0.1)
+    run(X, 2 * y01 - 1, masks, get_loss("logistic"), 0.1)  # the mapped labels are fine
+    with pytest.raises(ValueError, match="finite"):
+        get_loss("squared").check_targets(np.array([0.0, np.nan]))

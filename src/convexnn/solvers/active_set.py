@@ -520,6 +520,7 @@ def solve_active_set(
     t0 = time.perf_counter()
     X = np.asarray(to_numpy(X), dtype=np.float64)
     y = np.asarray(to_numpy(y), dtype=np.float64)
+    loss.check_targets(y)
     masks = np.asarray(to_numpy(masks), dtype=bool)
     gates = None if gates is None else np.asarray(gates, dtype=np.float64)
     deadline = None if time_limit is None else t0 + time_limit

@@ -263,6 +263,7 @@ def solve_gated_fista(
     """
     xp = array_namespace(X)
     _criterion(0.0, 0.0, criterion)
+    loss.check_targets(y)
     t0 = time.perf_counter()
     op = masks if isinstance(masks, MaskedOperator) else MaskedOperator(X, masks)
     P, d = op.P, X.shape[1]

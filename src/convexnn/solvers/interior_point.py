@@ -559,7 +559,7 @@ class _Step:
 # ---------------------------------------------------------------------------------------------
 # the solver
 # ---------------------------------------------------------------------------------------------
-def _check_inputs(X: Any, y: Any, masks: Any, beta: float, model: str, tol: float
+def _check_inputs(X: Any, y: Any, masks: Any, loss: Loss, beta: float, model: str, tol: float
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if model not in ("relu", "gated"):
         raise ValueError(f"model must be 'relu' or 'gated', got {model!r}")
@@ -574,6 +574,7 @@ def _check_inputs(X: Any, y: Any, masks: Any, beta: float, model: str, tol: floa
         raise ValueError(f"masks must have shape ({X.shape[0]}, P), got {D.shape}")
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
         raise ValueError("X and y must be finite")
+    loss.check_targets(y)
     if not (np.isfinite(beta) and beta > 0):
         raise ValueError(f"beta must be positive, got {beta!r}")
     if not tol > 0:
@@ -629,7 +630,7 @@ def solve_ipm(
         ``n_excluded`` / ``excluded_patterns`` (patterns whose cone has an empty interior:
         kept at zero, priced exactly in the certificate), ``time`` and ``stalled``.
     """
-    Xa, ya, D = _check_inputs(X, y, masks, beta, model, tol)
+    Xa, ya, D = _check_inputs(X, y, masks, loss, beta, model, tol)
     if num_threads is None:
         return _solve(Xa, ya, D, loss, beta, model, gates, U0, tol, max_iter, time_limit,
                       callback)

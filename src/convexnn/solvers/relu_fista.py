@@ -331,6 +331,7 @@ def solve_relu_fista(
     deadline = None if time_limit is None else t0 + float(time_limit)
     Xa = np.ascontiguousarray(to_numpy(X), dtype=np.float64)
     ya = np.asarray(to_numpy(y), dtype=np.float64)
+    loss.check_targets(ya)
     M = np.asarray(to_numpy(masks)).astype(bool)
     st = _State(Xa, ya, M, loss, float(beta))
     G, P = st.G, st.P
