@@ -34,8 +34,8 @@ vs 2.39.
 
 With the structured Newton systems of the interior point (``O(n^2 P + n^3)`` a step,
 :class:`.interior_point._GatedKKT`) and of the polish (the same Hadamard form,
-:func:`_newton_solve_lowrank`), all phases under one BLAS thread (measured, quiet machine,
-same settings, best of three in one process): fertility 16 ms, statlog-heart 30 ms,
+:func:`_newton_solve_lowrank`), all phases under one BLAS thread (measured on a quiet
+machine, same settings, solver call alone): fertility 16 ms, statlog-heart 30 ms,
 vertebral 33 ms, ionosphere 0.09 s, breast-cancer-wisc-diag 0.19 s (was 1.10), pima 0.17 s,
 wine-quality-red (n = 1,439) 0.73 s -- the same iterations and ``F``. The 31-set benchmark
 (``benchmarks/results/uci31_gated.md``) has the side-by-side ratios.
