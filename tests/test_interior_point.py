@@ -199,3 +199,22 @@ def test_relu_paired_newton_system_matches_the_unpaired_one(spread):
     assert backward_error(got) <= 10 * backward_error(unpaired) + 1e-16
     if spread == 1.0:  # well conditioned: the forward error is small too
         assert np.linalg.norm(got - ref) <= 1e-10 * np.linalg.norm(ref)
+
+
+def test_woodbury_fallback_factors_the_matrix_itself():
+    """When Cholesky of M = I + PSD fails by round-off, the eigenvalue fallback must see the
+    unmodified M. syrk returns M Fortran-ordered, which LAPACK overwrote in place before the
+    failure was detected (the fallback then reconstructed M with an 18 % error)."""
+    from convexnn.solvers.interior_point import _FactoredN
+
+    rng = np.random.default_rng(0)
+    n = 6
+    v = rng.standard_normal(n)
+    A = 1e18 * np.outer(v, v)
+    A[0, 0] -= 1e3  # PSD up to round-off: the factorization fails part-way
+    f = _FactoredN()
+    f._factor(np.asfortranarray(np.triu(A)))
+    assert f.eig is not None
+    w, V = f.eig
+    M = A + np.eye(n)
+    assert np.linalg.norm((V * w) @ V.T - M) <= 1e-12 * np.linalg.norm(M)

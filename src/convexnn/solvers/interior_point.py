@@ -332,7 +332,9 @@ class _FactoredN:
         M[np.diag_indices(M.shape[0])] += 1.0
         self.eig = None
         try:
-            self.cf = sla.cho_factor(M, lower=False, overwrite_a=True, check_finite=False)
+            # Not overwrite_a: a factorization that fails part-way has already overwritten
+            # the leading block, and the eigenvalue fallback below must see M itself.
+            self.cf = sla.cho_factor(M, lower=False, check_finite=False)
         except (np.linalg.LinAlgError, ValueError):
             Mu = np.triu(M)
             w, V = np.linalg.eigh(Mu + np.triu(Mu, 1).T)
