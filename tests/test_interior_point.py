@@ -152,7 +152,7 @@ def test_gated_structured_newton_system_matches_the_dense_one(boundary):
     rs = (s[:, 0] - nu) * (s[:, 0] + nu)
     rz = (z[:, 0] - nv) * (z[:, 0] + nv)
     nt = _NTScaling(s, z, rs, rz)
-    Winv = nt.dense()[1]
+    Winv = nt.dense_inverse()
     B = Winv @ Winv
     H = _explicit_system(X, S, B, E)
     rhs = rng.standard_normal((K, d + 1))

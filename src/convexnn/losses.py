@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import array_namespace
+from ._backend import array_namespace, to_numpy
 
 __all__ = ["SquaredLoss", "LogisticLoss", "get_loss", "Loss"]
 
@@ -127,8 +127,6 @@ Loss = SquaredLoss | LogisticLoss
 
 
 def _to_numpy(y: Any) -> np.ndarray:
-    from ._backend import to_numpy
-
     return np.asarray(to_numpy(y), dtype=np.float64).reshape(-1)
 
 

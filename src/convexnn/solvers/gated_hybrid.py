@@ -266,6 +266,10 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
     return None
 
 
+# One BLAS thread for every phase: the factorizations here are of n x n matrices with
+# n <= MAX_N, where two OpenBLAS threads on this 2-core machine made the polish's
+# Cholesky factorizations ~10x slower (statlog-heart: 0.108 s for 13 of them vs 0.01 s).
+@blas_threads(1)
 def solve_gated_hybrid(
     X: Any,
     y: Any,
@@ -292,15 +296,6 @@ def solve_gated_hybrid(
         records then the polish's (times from the start), ``info["ipm_time"]``,
         ``info["ipm_iter"]`` and ``info["n_screened"]`` (groups zeroed before the polish).
     """
-    # One BLAS thread for every phase: the factorizations here are of n x n matrices with
-    # n <= MAX_N, where two OpenBLAS threads on this 2-core machine made the polish's
-    # Cholesky factorizations ~10x slower (statlog-heart: 0.108 s for 13 of them vs 0.01 s).
-    with blas_threads(1):
-        return _solve(X, y, masks, loss, beta, gates, tol, max_iter, time_limit, callback)
-
-
-def _solve(X: Any, y: Any, masks: Any, loss: Loss, beta: float, gates: Any, tol: float,
-           max_iter: int, time_limit: float | None, callback: Any) -> SolverResult:
     t0 = time.perf_counter()
     Xa = np.asarray(to_numpy(X), dtype=np.float64)
     ya = np.asarray(to_numpy(y), dtype=np.float64)

@@ -236,7 +236,7 @@ class _NTScaling:
     ``W = eta [[w0, w1^T], [w1, I + c w1 w1^T]]``, ``c = 1 / (1 + w0)``, with
     ``w = (s/sqrt(rs) + J z/sqrt(rz)) / (2 gamma)`` and ``eta = (rs / rz)^(1/4)``; ``W^{-1}``
     flips the sign of ``w1`` and divides by ``eta``. Applying ``W`` or ``W^{-1}`` costs
-    ``O(K m)`` (the dense ``K x m x m`` matrices, :meth:`dense`, are formed only where the
+    ``O(K m)`` (the dense ``K x m x m`` matrices, :meth:`dense_inverse`, are formed only where the
     ReLU model's Newton blocks need them)."""
 
     def __init__(self, s: np.ndarray, z: np.ndarray, rs: np.ndarray, rz: np.ndarray) -> None:
@@ -303,22 +303,18 @@ class _NTScaling:
         coef = np.maximum(e2 * (nu * nu + self.w0 * self.w0) / (det * det) - e2, 0.0)
         return e2, v * np.sqrt(coef)[:, None]
 
-    def dense(self) -> tuple[np.ndarray, np.ndarray]:
-        """The matrices ``W`` and ``W^{-1}``, (K, m, m)."""
-        w0, w1, eta = self.w0, self.w1, self.eta
+    def dense_inverse(self) -> np.ndarray:
+        """The matrices ``W^{-1}``, (K, m, m)."""
+        w0, w1 = self.w0, self.w1
         K, m = w1.shape[0], w1.shape[1] + 1
-        Wm = np.empty((K, m, m))
-        Wm[:, 1:, 1:] = (self.c[:, None, None] * w1[:, :, None]) * w1[:, None, :]
-        Wm[:, 1:, 1:] += np.eye(m - 1)[None]
-        Wm[:, 0, 0] = w0
-        Winv = Wm.copy()
-        Wm[:, 0, 1:] = w1
-        Wm[:, 1:, 0] = w1
+        Winv = np.empty((K, m, m))
+        Winv[:, 1:, 1:] = (self.c[:, None, None] * w1[:, :, None]) * w1[:, None, :]
+        Winv[:, 1:, 1:] += np.eye(m - 1)[None]
+        Winv[:, 0, 0] = w0
         Winv[:, 0, 1:] = -w1
         Winv[:, 1:, 0] = -w1
-        Wm *= eta[:, None, None]
-        Winv /= eta[:, None, None]
-        return Wm, Winv
+        Winv /= self.eta[:, None, None]
+        return Winv
 
 
 class _FactoredN:
@@ -643,7 +639,7 @@ def solve_ipm(
 
 def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float, model: str,
            gates: Any, U0: Any, tol: float, max_iter: int, time_limit: float | None,
-           callback: Any, structured_kkt: bool = True) -> SolverResult:
+           callback: Any) -> SolverResult:
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
     n, d = X.shape
@@ -689,8 +685,7 @@ def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float,
     XX = (Xv[:, :, None] * Xv[:, None, :]).reshape(nv, -1) if relu else None
     # Gated model: the structured factorization (O(n^2 K) per step) whenever Woodbury
     # (n <= K (d + 1)) is the cheaper form; the dense K (d+1) system otherwise.
-    structured = not relu and n <= K * (d + 1) and structured_kkt
-    XXt = X @ X.T if structured else None
+    XXt = X @ X.T if not relu and n <= K * (d + 1) else None
 
     def net_objective(Ufull: np.ndarray) -> float:
         Z = X @ Ufull.T
@@ -854,7 +849,7 @@ def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float,
             if XXt is not None:
                 kkt = _GatedKKT(X, Sw, nt, E, XXt)
             else:
-                Winv = nt.dense()[1]
+                Winv = nt.dense_inverse()
                 B = Winv @ Winv
                 if Cw is not None:
                     wl = Zl / sl

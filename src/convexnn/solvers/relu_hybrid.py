@@ -103,6 +103,9 @@ def use_relu_hybrid(n: int, d: int, P: int, loss: str = "squared") -> bool:
     return n <= limit and float(n) * n * P * d <= MAX_WORK
 
 
+# One BLAS thread for every phase (n <= MAX_N here): as for the gated hybrid, two
+# OpenBLAS threads on this 2-core machine slow the small factorizations down.
+@blas_threads(1)
 def solve_relu_hybrid(
     X: Any,
     y: Any,
@@ -144,14 +147,6 @@ def solve_relu_hybrid(
         ``info["ipm_time"]``, ``info["ipm_iter"]`` and ``info["n_screened"]`` (groups zeroed
         before the polish).
     """
-    # One BLAS thread for every phase (n <= MAX_N here): as for the gated hybrid, two
-    # OpenBLAS threads on this 2-core machine slow the small factorizations down.
-    with blas_threads(1):
-        return _solve(X, y, masks, loss, beta, gates, tol, max_iter, time_limit, callback)
-
-
-def _solve(X: Any, y: Any, masks: Any, loss: Loss, beta: float, gates: Any, tol: float,
-           max_iter: int, time_limit: float | None, callback: Any) -> SolverResult:
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + time_limit
 
