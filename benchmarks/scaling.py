@@ -45,7 +45,7 @@ import numpy as np
 from convexnn.arrangements import sample_arrangements
 from convexnn.losses import SquaredLoss
 from convexnn.operators import MaskedOperator
-from convexnn.solvers.fista import solve_gated_fista, solve_gated_working_set
+from convexnn.solvers.fista import solve_gated_fista, solve_gated_working_set, use_metric
 
 HERE = Path(__file__).resolve().parent
 
@@ -126,7 +126,8 @@ def per_iteration(X: Any, y: Any, op: MaskedOperator, beta: float, k: int, L0: f
 
 
 def run_one(n: int, d: int, P: int, dtype: str, backend: str, beta: float, tol: float,
-            criterion: str, time_limit: float, k: int, reps: int, seed: int) -> dict[str, Any]:
+            criterion: str, time_limit: float, k: int, reps: int, seed: int,
+            precondition: bool | str = "auto") -> dict[str, Any]:
     Xn, yn, Mn = make_data(n, d, P, seed)
     X = to_backend(Xn, backend, dtype)
     y = to_backend(yn, backend, dtype)
@@ -134,7 +135,10 @@ def run_one(n: int, d: int, P: int, dtype: str, backend: str, beta: float, tol: 
     loss = SquaredLoss()
     t = time.perf_counter()
     res = solve_gated_working_set(X, y, M, loss, beta, tol=tol, criterion=criterion,
-                                  time_limit=time_limit, max_iter=100_000)
+                                  time_limit=time_limit, max_iter=100_000,
+                                  precondition=precondition)
+    if precondition == "auto":
+        precondition = use_metric(n, d)
     t_solve = time.perf_counter() - t
     ws = int(res.info["working_set_size"])
     # Alternate bare GEMMs and solver iterations (shared machine), keep the minima.
@@ -150,6 +154,7 @@ def run_one(n: int, d: int, P: int, dtype: str, backend: str, beta: float, tol: 
     del op
     return {
         "n": n, "d": d, "P": int(Mn.shape[1]), "dtype": dtype, "backend": backend,
+        "metric": "yes" if precondition else "no",
         "status": res.status.name, "time": t_solve, "iters": int(res.n_iter),
         "outer": int(res.info["n_outer"]), "ws": ws,
         "active": int(np.sum(np.linalg.norm(np.asarray(_np(res.V)), axis=1) > 0)),
@@ -165,14 +170,15 @@ def _np(a: Any) -> np.ndarray:
     return a.detach().cpu().double().numpy()
 
 
-HEADER = ("| n | dtype | backend | P | status | time to tol (s) | iters | outer | |W| | active "
+HEADER = ("| n | dtype | backend | P | metric | status | time to tol (s) | iters | outer | |W| | active "
           "| ws s/it | 2 GEMM at \\|W\\| (s) | ratio ws | full-P s/it | 2 GEMM full-P (s) "
           "| ratio full-P | rel. KKT | rel. gap |")
-SEP = "|" + "---|" * 18
+SEP = "|" + "---|" * 19
 
 
 def fmt_row(r: dict[str, Any]) -> str:
-    return (f"| {r['n']:.0e} | {r['dtype']} | {r['backend']} | {r['P']} | {r['status']} "
+    return (f"| {r['n']:.0e} | {r['dtype']} | {r['backend']} | {r['P']} | {r['metric']} "
+            f"| {r['status']} "
             f"| {r['time']:.2f} | {r['iters']} | {r['outer']} | {r['ws']} | {r['active']} "
             f"| {r['ws_it']:.4f} | {r['gemm_ws']:.4f} | {r['ws_it'] / r['gemm_ws']:.2f} "
             f"| {r['it_full']:.4f} | {r['gemm']:.4f} | {r['it_full'] / r['gemm']:.2f} "
@@ -196,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--iters", type=int, default=5, help="FISTA iterations timed over all P")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precondition", choices=["auto", "on", "off"], default="auto",
+                    help="low-rank metric of solvers/_metric.py (auto: fista.use_metric)")
     ap.add_argument("--out", type=str, default=str(HERE / "results" / "scaling.md"))
     args = ap.parse_args(argv)
     if args.n is not None:
@@ -213,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     for n in ns:
         for dtype in args.dtypes.split(","):
             for backend in args.backends.split(","):
+                pre: bool | str = {"auto": "auto", "on": True, "off": False}[args.precondition]
                 r = run_one(n, args.d, args.P, dtype, backend, args.beta, args.tol,
-                            args.criterion, args.time_limit, args.iters, args.reps, args.seed)
+                            args.criterion, args.time_limit, args.iters, args.reps, args.seed,
+                            precondition=pre)
                 rows.append(r)
                 print(fmt_row(r), flush=True)
     import torch

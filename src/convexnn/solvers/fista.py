@@ -42,10 +42,11 @@ from .._backend import array_namespace, to_numpy
 from ..losses import Loss
 from ..operators import MaskedOperator
 from ._fista_core import group_norms, prox_group_l1
+from ._metric import LowRankMetric, build_gated_metric
 from ._problem import GroupProgram
 from ._result import SolverResult, SolverStatus
 
-__all__ = ["solve_gated_fista", "solve_gated_working_set", "kkt_residual"]
+__all__ = ["solve_gated_fista", "solve_gated_working_set", "kkt_residual", "use_metric"]
 
 
 def _initial_curvature(prog: GroupProgram) -> float:
@@ -125,8 +126,14 @@ def _certify(op: MaskedOperator, y: Any, loss: Loss, beta: float, U: Any, f: Any
 def _gated_fista(op: MaskedOperator, y: Any, loss: Loss, beta: float, U: Any, f: Any, L: float,
                  *, tol: float, criterion: str, max_iter: int, check_every: int,
                  deadline: float | None, t0: float, callback: Any = None,
-                 iter_offset: int = 0, stall_iter: int = 2000) -> _Inner:
-    """FISTA in prediction space on ``op`` from ``(U, f = op.forward(U))``; see module doc."""
+                 iter_offset: int = 0, stall_iter: int = 2000,
+                 metric: LowRankMetric | None = None) -> _Inner:
+    """FISTA in prediction space on ``op`` from ``(U, f = op.forward(U))``; see module doc.
+
+    With ``metric`` (:class:`._metric.LowRankMetric`) the steps are taken in its geometry
+    ``B = L (I + V diag(rho - 1) V^T)``: ``L`` is backtracked as before, the sufficient-decrease
+    test and the restart use ``||.||_B``.
+    """
     xp = array_namespace(U)
     st = _Inner(U=U, f=f, L=L)
     Uy, fy = U, f
@@ -137,6 +144,8 @@ def _gated_fista(op: MaskedOperator, y: Any, loss: Loss, beta: float, U: Any, f:
     # Round-off allowance of the sufficient-decrease test, from the working precision.
     slack = 1e-12 if U.dtype == xp.float64 else 1e-5
     val_y = 0.0
+    # Projections of the iterates onto the metric's basis, carried along like f.
+    pU = pUy = metric.project(U) if metric is not None else np.zeros(0)
     for it in range(max_iter + 1):
         if not squared:
             val_y = loss.value(fy, y)
@@ -172,41 +181,82 @@ def _gated_fista(op: MaskedOperator, y: Any, loss: Loss, beta: float, U: Any, f:
             st.reason = "time"
             break
         L = max(0.95 * L, 1e-300)
+        L_it = L
         while True:
-            U_new = prox_group_l1(Uy - Gy / L, beta / L)
+            if metric is None:
+                U_new = prox_group_l1(Uy - Gy / L, beta / L)
+            else:
+                U_new, p_new = metric.step(Uy, Gy, L, beta, pUy)
             f_new = op.forward(U_new)
             diff = U_new - Uy
+            quad = (L * float(xp.sum(diff * diff)) if metric is None
+                    else metric.norm_sq(diff, L, p_new - pUy))
             if squared:
                 # Exact Bregman form L(f_new) - L(f_y) - <grad, f_new - f_y> = ||df||^2 / 2n:
                 # no cancellation, so the test stays meaningful in float32 at convergence.
                 df = f_new - fy
                 lhs = float(xp.sum(df * df)) / (2 * n)
-                rhs = 0.5 * L * float(xp.sum(diff * diff))
+                rhs = 0.5 * quad
             else:
                 val_new = loss.value(f_new, y)
                 lhs = val_new - val_y - float(xp.sum(Gy * diff))
-                rhs = 0.5 * L * float(xp.sum(diff * diff)) + slack * (abs(val_y) + abs(val_new))
+                rhs = 0.5 * quad + slack * (abs(val_y) + abs(val_new))
             if lhs <= rhs * (1 + slack):
                 break
             if not (lhs == lhs) or L > 1e300:  # NaN or runaway curvature
                 st.reason = "nonfinite"
                 st.L = L
                 return st
+            if L > 1e6 * L_it:
+                # The test fails at every step length: the round-off floor of the working
+                # precision (float32 near a KKT residual of 1e-7); keep the last iterate.
+                st.reason = "stall"
+                st.L = L_it
+                return st
             L *= 2.0
-        # Gradient-based adaptive restart.
-        if float(xp.sum((Uy - U_new) * (U_new - st.U))) > 0:
+        # Gradient-based adaptive restart (in the metric's inner product when there is one).
+        restart = (float(xp.sum((Uy - U_new) * (U_new - st.U))) if metric is None
+                   else metric.inner(Uy - U_new, U_new - st.U, L, pUy - p_new, p_new - pU))
+        if restart > 0:
             t = 1.0
         t_new = 0.5 * (1.0 + (1.0 + 4.0 * t * t) ** 0.5)
         theta = (t - 1.0) / t_new
         if theta > 0:
             Uy = U_new + theta * (U_new - st.U)
             fy = f_new + theta * (f_new - st.f)
+            if metric is not None:
+                pUy = p_new + theta * (p_new - pU)
         else:
             Uy, fy = U_new, f_new
+            if metric is not None:
+                pUy = p_new
+        if metric is not None:
+            pU = p_new
         st.U, st.f, st.L, t = U_new, f_new, L, t_new
         st.n_iter += 1
     st.L = L
     return st
+
+
+def use_metric(n: int, d: int) -> bool:
+    """Whether ``precondition="auto"`` runs FISTA in the low-rank metric of :mod:`._metric`.
+
+    Measured (working-set FISTA, P = 250, beta = 1e-2, tol 1e-6, 32 UCI sets and the scaling
+    benchmark's planted data): the metric halves the iterations on nearly every set, but each
+    costs a few host-side projections, so it only pays where the products dominate: faster on
+    wine-quality-red (n 1439, d 11: 1.9x), planted n = 3000..10^5 with d >= 10 (1.5x to 13x);
+    slower on every set with n < 1000 (0.13x..1.4x, median 0.8x) and on the d = 8 sets
+    (kin8nm n 7373: 0.56x, concrete 0.43x).
+    """
+    return n >= 1000 and d >= 10
+
+
+def _metric_for(op: MaskedOperator, loss: Loss) -> LowRankMetric | None:
+    """The low-rank metric of :mod:`._metric` for ``op`` (None when there is nothing to
+    deflate: fewer than two groups)."""
+    if op.P < 2:
+        return None
+    return build_gated_metric(op.X, op.mask, loss.lipschitz(1))
 
 
 def _finish(op: MaskedOperator, y: Any, loss: Loss, beta: float, st: _Inner, criterion: str) -> None:
@@ -236,6 +286,7 @@ def solve_gated_fista(
     time_limit: float | None = None,
     callback: Any = None,
     L0: float | None = None,
+    precondition: bool = False,
 ) -> SolverResult:
     """Solve the gated model over all of ``masks`` by FISTA; see the module docstring.
 
@@ -260,6 +311,9 @@ def solve_gated_fista(
         ``KeyboardInterrupt``, which ends the solve with status INTERRUPTED.
     L0 : float, optional
         Initial curvature estimate (default: a tenth of Schur's bound on ``||M||^2 / n``).
+    precondition : bool
+        Run FISTA in the low-rank metric of :mod:`._metric` (removes the ~d outlying
+        eigenvalues that all masks share; 3.7-4.8x fewer iterations measured there).
     """
     xp = array_namespace(X)
     _criterion(0.0, 0.0, criterion)
@@ -269,11 +323,17 @@ def solve_gated_fista(
     P, d = op.P, X.shape[1]
     U = _zeros(xp, (P, d), X) if U0 is None else U0
     f = op.forward(U)
-    L = L0 if L0 is not None else 0.1 * loss.lipschitz(X.shape[0]) * op.norm_sq_upper()
+    metric = _metric_for(op, loss) if precondition else None
+    if L0 is not None:
+        L = L0
+    elif metric is not None:
+        L = metric.L_start
+    else:
+        L = 0.1 * loss.lipschitz(X.shape[0]) * op.norm_sq_upper()
     deadline = None if time_limit is None else t0 + time_limit
     st = _gated_fista(op, y, loss, beta, U, f, max(L, 1e-300), tol=tol, criterion=criterion,
                       max_iter=max_iter, check_every=max(1, check_every),
-                      deadline=deadline, t0=t0, callback=callback)
+                      deadline=deadline, t0=t0, callback=callback, metric=metric)
     if st.reason != "stop":
         _finish(op, y, loss, beta, st, criterion)
     return SolverResult(V=st.U, W=None, objective=st.primal, lower_bound=st.lower,
@@ -300,6 +360,7 @@ def solve_gated_working_set(
     time_limit: float | None = None,
     callback: Any = None,
     check_every: int = 1,
+    precondition: bool | str = "auto",
 ) -> SolverResult:
     """The gated model over ``masks`` by FISTA on a working set of patterns.
 
@@ -314,6 +375,9 @@ def solve_gated_working_set(
     ----------
     criterion : {"gap", "kkt", "both"}
         As in :func:`solve_gated_fista`, over all patterns.
+    precondition : bool or "auto"
+        As in :func:`solve_gated_fista`; the metric is rebuilt for each working set. "auto":
+        :func:`use_metric`.
     Other parameters as in :func:`solve_gated_fista` and :func:`.working_set.solve_working_set`.
     """
     xp = array_namespace(X)
@@ -323,6 +387,8 @@ def solve_gated_working_set(
     op = masks if isinstance(masks, MaskedOperator) else MaskedOperator(
         X, masks, dense=None if masks.dtype == X.dtype else False)
     P, d = op.P, X.shape[1]
+    if precondition == "auto":
+        precondition = use_metric(int(X.shape[0]), d)
     Uall = _zeros(xp, (P, d), X) if U0 is None else U0
     nz = to_numpy(group_norms(Uall)) > 0
     f = op.forward(Uall) if nz.any() else _zeros(xp, (X.shape[0],), X)
@@ -366,12 +432,15 @@ def solve_gated_working_set(
     for _outer in range(max_outer):
         op_w = op.columns(ws)
         idx = ws if isinstance(X, np.ndarray) else xp.asarray(ws, device=X.device)
-        if L is None:
+        metric = _metric_for(op_w, loss) if precondition else None
+        if metric is not None:
+            L = metric.L_start
+        elif L is None:
             L = 0.1 * loss.lipschitz(X.shape[0]) * op_w.norm_sq_upper()
         st = _gated_fista(op_w, y, loss, beta, Uall[idx], f, L, tol=inner_tol,
                           criterion=criterion, max_iter=max(max_iter - n_iter, 1),
                           check_every=check_every, deadline=deadline, t0=t0,
-                          iter_offset=n_iter)
+                          iter_offset=n_iter, metric=metric)
         n_iter += st.n_iter
         L = st.L
         Uall = _zeros(xp, (P, d), X)
