@@ -132,3 +132,24 @@ def test_operator_input_and_single_group():
     a = solve_gated_fista(X, y, op, SquaredLoss(), BETA, tol=1e-9, precondition=True)
     b = solve_gated_fista(X, y, op, SquaredLoss(), BETA, tol=1e-9)
     assert abs(a.objective - b.objective) <= 1e-9 * b.objective
+
+
+def test_preconditioned_logistic_matches_plain():
+    from convexnn.losses import get_loss
+
+    X, y, masks = _planted(1500, 12, 60, seed=2)
+    yb = np.where(y > 0, 1.0, -1.0)
+    loss = get_loss("logistic")
+    plain = solve_gated_working_set(X, yb, masks, loss, 1e-3, tol=1e-8, precondition=False)
+    pre = solve_gated_working_set(X, yb, masks, loss, 1e-3, tol=1e-8, precondition=True)
+    assert plain.status.name == pre.status.name == "CONVERGED"
+    assert abs(pre.objective - plain.objective) <= 1e-8 * plain.objective
+    assert pre.n_iter < plain.n_iter
+
+
+def test_metric_skipped_when_too_large():
+    from convexnn.solvers.fista import _metric_for
+
+    X = np.ones((10, 100))
+    op = MaskedOperator(X, np.ones((10, 6000), dtype=bool))   # G d^2 = 6e7
+    assert _metric_for(op, SquaredLoss()) is None

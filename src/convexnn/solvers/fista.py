@@ -252,9 +252,10 @@ def use_metric(n: int, d: int) -> bool:
 
 
 def _metric_for(op: MaskedOperator, loss: Loss) -> LowRankMetric | None:
-    """The low-rank metric of :mod:`._metric` for ``op`` (None when there is nothing to
-    deflate: fewer than two groups)."""
-    if op.P < 2:
+    """The low-rank metric of :mod:`._metric` for ``op``; None when there is nothing to
+    deflate (fewer than two groups) or when its basis would not fit: it holds ``2 G d^2``
+    floats while being built (and ``G r^2`` Grams), so ``G d^2 > 5e7`` (~0.8 GB) runs plain."""
+    if op.P < 2 or op.P * op.d * op.d > 5e7:
         return None
     return build_gated_metric(op.X, op.mask, loss.lipschitz(1))
 
