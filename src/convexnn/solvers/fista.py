@@ -21,6 +21,9 @@ backtracking step costs one more forward product.
 * Step ``1/L`` with ``L`` tried 5 % smaller each iteration and doubled on failure of the
   sufficient-decrease test (Beck & Teboulle 2009).
 * Gradient-based adaptive restart of the momentum (O'Donoghue & Candès 2015).
+* Optionally (``precondition``) the steps are taken in the low-rank metric of :mod:`._metric`,
+  which gives the ~d outlying eigenvalues that all masks share their own curvature: 4-8x
+  fewer iterations on large problems (n = 1e5, d = 100, P = 1000: ~100 iterations).
 * Stopping rule, evaluated at the extrapolated point ``y`` where the gradient is already known
   (so it costs no extra product): the relative duality gap ``(F(U_y) - D) / F(U_y)`` with the
   dual point ``mu = -grad L(f_y)`` scaled to be dual feasible (SPEC §3), and optionally the
