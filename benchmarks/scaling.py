@@ -138,7 +138,7 @@ def run_one(n: int, d: int, P: int, dtype: str, backend: str, beta: float, tol: 
                                   time_limit=time_limit, max_iter=100_000,
                                   precondition=precondition)
     if precondition == "auto":
-        precondition = use_metric(n, d)
+        precondition = use_metric(n, d, tol)
     t_solve = time.perf_counter() - t
     ws = int(res.info["working_set_size"])
     # Alternate bare GEMMs and solver iterations (shared machine), keep the minima.

@@ -241,17 +241,25 @@ def _gated_fista(op: MaskedOperator, y: Any, loss: Loss, beta: float, U: Any, f:
     return st
 
 
-def use_metric(n: int, d: int) -> bool:
+def use_metric(n: int, d: int, tol: float) -> bool:
     """Whether ``precondition="auto"`` runs FISTA in the low-rank metric of :mod:`._metric`.
 
-    Measured (working-set FISTA, P = 250, beta = 1e-2, tol 1e-6, 32 UCI sets and the scaling
-    benchmark's planted data): the metric halves the iterations on nearly every set, but each
-    costs a few host-side projections, so it only pays where the products dominate: faster on
-    wine-quality-red (n 1439, d 11: 1.9x), planted n = 3000..10^5 with d >= 10 (1.5x to 13x);
-    slower on every set with n < 1000 (0.13x..1.4x, median 0.8x) and on the d = 8 sets
-    (kin8nm n 7373: 0.56x, concrete 0.43x).
+    The metric cuts the iterations 2-8x, but building it costs ~``0.75 min(n, 5000) d / n``
+    plain iterations per working-set round and each iteration a few host-side projections, so
+    it pays for large n and tight tolerances. Measured (working-set FISTA, planted data of
+    ``benchmarks/scaling.py`` and UCI sets, beta = 1e-2), time plain -> metric:
+
+    * n = 1e5, d = 100, P = 1000, float32, KKT 1e-6: > 15 min (KKT 6e-2 at 60 s) -> 33 s;
+      n = 2e4, d = 50, P = 500: 46 s -> 3.6 s; n = 1e4, d = 100, P = 200: 25 s (not
+      converged) -> 4.4 s; n = 1e4, d = 20, P = 300 (float64): 1.9 -> 1.1 s;
+    * the same n = 1e4, d = 100 problem at KKT 1e-4: 2.8 s -> over 3 s (plain needs only ~400
+      iterations there); n = 3000, d = 10, P = 100: 0.33 -> 0.84 s;
+    * 32 UCI sets (P = 250, gap 1e-6): slower on every set with n < 1000 (median 0.8x) and on
+      the d = 8 sets (kin8nm, n 7373: 0.56x); faster on wine-quality-red (n 1439: 1.9x).
+
+    Hence: ``n >= 5000``, ``d >= 10`` and ``tol <= 1e-5``.
     """
-    return n >= 1000 and d >= 10
+    return n >= 5000 and d >= 10 and tol <= 1e-5
 
 
 def _metric_for(op: MaskedOperator, loss: Loss) -> LowRankMetric | None:
@@ -392,7 +400,7 @@ def solve_gated_working_set(
         X, masks, dense=None if masks.dtype == X.dtype else False)
     P, d = op.P, X.shape[1]
     if precondition == "auto":
-        precondition = use_metric(int(X.shape[0]), d)
+        precondition = use_metric(int(X.shape[0]), d, tol)
     Uall = _zeros(xp, (P, d), X) if U0 is None else U0
     nz = to_numpy(group_norms(Uall)) > 0
     f = op.forward(Uall) if nz.any() else _zeros(xp, (X.shape[0],), X)
