@@ -21,7 +21,7 @@ the momentum restart uses the ``B`` inner product. ``s = 2`` absorbs the couplin
 starting ``L`` add nothing and are dropped (on the scaling data: the lower half).
 Iterations to a relative KKT residual of 1e-6/1e-7 (same generator, beta = 1e-2):
 ``n=3000, d=10, P=100``: 376 -> 95; ``n=20000, d=50, P=500`` (float32): 572 -> 72
-(11.8 s -> 3.3 s); ``n=10^5, d=100, P=1000`` (float32): 94 iterations, 37 s (plain FISTA:
+(11.8 s -> 3.3 s); ``n=10^5, d=100, P=1000`` (float32, working set): 101 iterations, 25 s (plain FISTA:
 KKT 6e-2 after 60 s). On small real sets (UCI, n < 1000) the iterations halve but the
 host-side projections cost more than they save, and at loose tolerances plain FISTA needs few
 iterations: :func:`.fista.use_metric`.
