@@ -126,7 +126,7 @@ class LowRankMetric:
         (backend, dtype), given ``pUy = V^T vec(Uy)``."""
         xp = array_namespace(Uy)
         Y, Gh = self._host(Uy), self._host(Gy)
-        pG = self.V.T @ Gh.reshape(-1)
+        pG = self.project(Gh)
         # B^{-1} = (1/L) (I + V diag(1/rho - 1) V^T).
         rho = 1.0 + self._e(L)
         x = Y - (Gh + self._lift(pG * (1.0 / rho - 1.0))) / L
@@ -140,7 +140,7 @@ class LowRankMetric:
         module docstring); ``px = V^T vec(x)`` if known."""
         s = np.sqrt(L * self._e(L))          # K = V diag(s)
         t = beta / L
-        Kx = s * (self.V.T @ x.reshape(-1) if px is None else px)
+        Kx = s * (self.project(x) if px is None else px)
         # Warm start: b = K^T (z - x) of the previous step (K hardly depends on L).
         b = np.zeros_like(s) if self._b is None else self._b
 
@@ -157,7 +157,7 @@ class LowRankMetric:
             env = t * float(np.sum(nr * sc)) + 0.5 * float(np.sum(zv * zv))
             vv_minus_xx = float(np.sum(w * w)) - 2.0 * float(np.sum(x * w))
             phi = 0.5 * float(b @ b) + float(b @ Kx) - L * env + 0.5 * L * vv_minus_xx
-            pz = self.V.T @ z.reshape(-1)
+            pz = self.project(z)
             return phi, b + Kx - s * pz, v, nr, sc, pz
 
         phi, grad, v, nr, sc, pz = evaluate(b)
@@ -194,9 +194,9 @@ class LowRankMetric:
 
 def build_gated_metric(X: Any, masks: Any, curvature: float, *, n_sub: int = 5_000,
                        s: float = 2.0, seed: int = 0, chunk_bytes: int = 256 * 1024**2) -> LowRankMetric:
-    """The metric of the module docstring for the gated smooth part with Hessian bound
-    ``curvature * M^T M`` (``curvature = loss.lipschitz(n) * n / n``: the per-sample curvature
-    bound divided by ``n``; pass ``loss.lipschitz(1)``).
+    """The metric of the module docstring for the gated smooth part ``L(M U)`` whose Hessian
+    is bounded by ``curvature * M^T M / n``; ``curvature`` is the loss's per-sample curvature
+    bound (``loss.lipschitz(1)``: 1 for the squared loss, 1/4 for the logistic).
 
     Parameters
     ----------
