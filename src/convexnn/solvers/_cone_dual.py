@@ -21,8 +21,8 @@ __all__ = ["cone_dual_norms"]
 
 
 def cone_dual_norms(
-    X: Any, Cvec: Any, C: Any, lam0: Any | None = None, *, n_iter: int = 200, lipschitz: float | None = None,
-    rtol: float = 1e-10,
+    X: Any, Cvec: Any, C: Any, lam0: Any | None = None, *, n_iter: int = 200,
+    lipschitz: float | None = None, rtol: float = 1e-10, target: float | None = None,
 ) -> tuple[Any, Any]:
     """Upper bounds on ``h_g(c_g)`` for each row ``c_g`` of ``Cvec`` and the multipliers used.
 
@@ -39,6 +39,13 @@ def cone_dual_norms(
         Iterations of accelerated projected gradient on ``(1/2)||c + K^T lam||^2``.
     lipschitz : float, optional
         ``||X||_2^2`` (computed if not given).
+    rtol : float
+        Stop when an iteration lowers the largest bound by at most ``rtol`` relative.
+    target : float, optional
+        For a caller that only needs to know which groups lie below a threshold and settles
+        the others exactly (the active-set pricing, by :func:`cone_dual_norms_exact`): stop
+        as soon as every bound is ``<= target``, or once the count above it stalls (see the
+        comment in the loop), instead of running to ``rtol``.
 
     Returns
     -------
@@ -54,6 +61,8 @@ def cone_dual_norms(
     lam = xp.zeros(C.shape, dtype=X.dtype) if lam0 is None else lam0
     best_norms = None
     best_lam = lam
+    G, d = Cvec.shape
+    above: list[int] = []
     y = lam
     t = 1.0
     for _ in range(n_iter):
@@ -72,7 +81,18 @@ def cone_dual_norms(
             prev_max = float(xp.max(best_norms))
             best_lam = xp.where(better[None, :], lam, best_lam)
             best_norms = xp.where(better, norms, best_norms)
-            if prev_max - float(xp.max(best_norms)) <= rtol * prev_max and _ > 20:
+            new_max = float(xp.max(best_norms))
+            if target is not None:
+                above.append(int(xp.sum(best_norms > target)))
+                if above[-1] == 0:
+                    break
+                # The groups left above ``target`` go to the caller's exact NNLS. One
+                # iteration here costs ~ n G d, one NNLS ~ n d^2 (measured 1.26 ms vs
+                # 0.26 ms at n = 203, G = 436, d = 14, i.e. ~0.15 G / d NNLS solves per
+                # iteration): stop once ten iterations settle fewer than 1.5 G / d groups.
+                if len(above) > 10 and above[-11] - above[-1] < 1.5 * G / d:
+                    break
+            if prev_max - new_max <= rtol * prev_max and _ > 20:
                 break
     if best_norms is None:
         best_norms = xp.linalg.vector_norm(Cvec, axis=1)

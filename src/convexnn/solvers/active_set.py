@@ -335,11 +335,22 @@ class _ActiveSetNewton:
         if self.relu:
             Cvec = np.concatenate([Smu, -Smu], axis=1).T @ X  # (G, d)
             Cfull = np.concatenate([2 * self.D - 1, 2 * self.D - 1], axis=1)
-            vals, lam = cone_dual_norms(X, Cvec, Cfull, self.multipliers(), n_iter=n_iter)
-            # The batched bound converges slowly near the maximum: settle the groups that
-            # matter (those it cannot prove below beta) by exact NNLS.
-            cand = np.union1d(np.flatnonzero(vals > self.beta * (1 - 1e-3)),
-                              np.array(self.supp, dtype=int))
+            thr = self.beta * (1 - 1e-3)
+            lam0 = self.multipliers()
+            # The batched bound converges slowly near the maximum: it only has to prove the
+            # groups outside the support below ``thr`` (it stops once all are); the groups
+            # that matter -- the support (h_g = beta at the optimum) and those it cannot
+            # prove below -- are settled by exact NNLS. (On statlog-heart, P = 250, running
+            # it to convergence over all groups was 0.13 s of a 0.67 s fit.)
+            out = np.ones(self.G, dtype=bool)
+            out[self.supp] = False
+            vals = np.full(self.G, np.inf)
+            lam = np.zeros((self.n, self.G)) if lam0 is None else lam0.copy()
+            if out.any():
+                vals[out], lam[:, out] = cone_dual_norms(
+                    X, Cvec[out], Cfull[:, out], None if lam0 is None else lam0[:, out],
+                    n_iter=n_iter, target=thr)
+            cand = np.union1d(np.flatnonzero(vals > thr), np.array(self.supp, dtype=int))
             if cand.size:
                 ex, lam_ex = cone_dual_norms_exact(X, Cvec, Cfull, cand)
                 better = ex < vals[cand]
