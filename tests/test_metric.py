@@ -153,3 +153,15 @@ def test_metric_skipped_when_too_large():
     X = np.ones((10, 100))
     op = MaskedOperator(X, np.ones((10, 6000), dtype=bool))   # G d^2 = 6e7
     assert _metric_for(op, SquaredLoss()) is None
+
+
+def test_float32_round_off_floor_is_reported_as_stalled():
+    # A gap of 1e-10 is below what float32 products can certify: the solve must end STALLED
+    # (not MAX_ITER, which would tell the user to raise max_iter) with a sound certificate.
+    X, y, masks = _planted(2000, 8, 60)
+    r32 = solve_gated_working_set(X.astype(np.float32), y.astype(np.float32), masks,
+                                  SquaredLoss(), BETA, tol=1e-10, max_iter=20_000)
+    assert r32.status.name == "STALLED"
+    assert r32.n_iter < 20_000
+    assert r32.objective >= r32.lower_bound
+    assert "float64" in r32.status.message

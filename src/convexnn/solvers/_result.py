@@ -15,6 +15,8 @@ class SolverStatus(enum.Enum):
     CONVERGED = "converged: the optimality criterion is below the tolerance"
     MAX_ITER = "stopped at max_iter before reaching the tolerance; raise max_iter or tol"
     TIME_LIMIT = "stopped at the time limit before reaching the tolerance"
+    STALLED = ("stopped: no further progress at the working precision (its round-off floor) "
+               "before reaching the tolerance; use float64 or a looser tol")
     INTERRUPTED = "interrupted by the user; the best iterate so far is kept"
     NUMERICAL_ERROR = "a non-finite value appeared; the last finite iterate is kept"
     SOLVER_ERROR = "the external solver reported a failure"

@@ -276,7 +276,8 @@ def _finish(op: MaskedOperator, y: Any, loss: Loss, beta: float, st: _Inner, cri
 
 
 _STATUS = {"stop": SolverStatus.CONVERGED, "time": SolverStatus.TIME_LIMIT,
-           "nonfinite": SolverStatus.NUMERICAL_ERROR, "interrupted": SolverStatus.INTERRUPTED}
+           "nonfinite": SolverStatus.NUMERICAL_ERROR, "interrupted": SolverStatus.INTERRUPTED,
+           "stall": SolverStatus.STALLED}
 
 
 def solve_gated_fista(
@@ -485,6 +486,8 @@ def solve_gated_working_set(
         if viol.size == 0:
             # Nothing to add: the criterion is the inner accuracy.
             if st.reason != "stop" or inner_tol <= 1e-12:
+                if st.reason == "stall":
+                    status = SolverStatus.STALLED
                 break
             inner_tol = max(inner_tol * 0.01, 1e-12)
             continue
