@@ -69,11 +69,20 @@ def make_data(n: int, d: int, P: int, seed: int = 0, width: int = 10,
 def to_backend(a: np.ndarray, backend: str, dtype: str | None) -> Any:
     if dtype is not None:
         a = a.astype(dtype)
-    if backend == "torch":
+    if backend in ("torch", "cuda"):
         import torch
 
-        return torch.from_numpy(np.ascontiguousarray(a))
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        return t.to("cuda") if backend == "cuda" else t
     return a
+
+
+def _sync(X: Any) -> None:
+    """Wait for queued GPU work (CUDA kernels run asynchronously; timings need the wait)."""
+    if not isinstance(X, np.ndarray) and X.device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
 
 
 def _min_time(fn: Any, reps: int) -> float:
@@ -100,15 +109,17 @@ def bare_gemms(X: Any, P: int, reps: int) -> float:
     else:
         import torch
 
-        V = torch.ones((P, d), dtype=X.dtype)
-        R = torch.ones((n, P), dtype=X.dtype)
-        Z = torch.empty((n, P), dtype=X.dtype)
+        V = torch.ones((P, d), dtype=X.dtype, device=X.device)
+        R = torch.ones((n, P), dtype=X.dtype, device=X.device)
+        Z = torch.empty((n, P), dtype=X.dtype, device=X.device)
 
         def fwd() -> None:
             torch.matmul(X, V.T, out=Z)
+            _sync(X)
 
     def adj() -> None:
         R.T @ X
+        _sync(X)
 
     fwd()
     adj()
@@ -137,6 +148,7 @@ def run_one(n: int, d: int, P: int, dtype: str, backend: str, beta: float, tol: 
     res = solve_gated_working_set(X, y, M, loss, beta, tol=tol, criterion=criterion,
                                   time_limit=time_limit, max_iter=100_000,
                                   precondition=precondition)
+    _sync(X)
     if precondition == "auto":
         precondition = use_metric(n, d, tol)
     t_solve = time.perf_counter() - t
@@ -193,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--d", type=int, default=100)
     ap.add_argument("--P", type=int, default=1000)
     ap.add_argument("--dtypes", type=str, default="float32,float64")
-    ap.add_argument("--backends", type=str, default="numpy,torch")
+    ap.add_argument("--backends", type=str, default="numpy,torch",
+                    help="comma-separated: numpy, torch (PyTorch CPU), cuda (PyTorch on the GPU)")
     ap.add_argument("--beta", type=float, default=1e-2)
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--criterion", choices=["kkt", "gap", "both"], default="kkt")
@@ -215,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.reps, args.iters, args.P, args.time_limit = 1, 3, 200, 3.0
         args.tol = max(args.tol, 1e-4)
+    if "cuda" in args.backends.split(","):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise SystemExit("--backends cuda: PyTorch sees no CUDA device "
+                             "(torch.cuda.is_available() is False); use numpy,torch here")
     rows: list[dict[str, Any]] = []
     print(HEADER)
     print(SEP, flush=True)
@@ -236,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average at end "
         f"{os.getloadavg()[0]:.1f} (shared machine: timings are noisy; ratios compare numbers "
         f"measured in the same process, minimum of {args.reps} alternating repeats).  ",
-        f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads).  ",
+        f"numpy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        + (f", GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "")
+        + ".  ",
         f"Problem: d={args.d}, P={args.P} sampled gates, beta={args.beta}, squared loss; "
         f"stopping: relative {args.criterion} <= {args.tol:g}.", "",
         HEADER, SEP, *[fmt_row(r) for r in rows], "",
