@@ -646,7 +646,7 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, tuple[float, int]]:
         if sel:
             cut = sum(1 for r in sel if r.get("converged") in (False, "no"))
             if cut:
-                label += f" [{cut} of them with the peer not converged (time limit): lower bounds]"
+                label += f" [{cut} of them with the peer not converged (time limit or inaccurate): lower bounds]"
             out[label] = (statistics.median(r["ratio_vs_ours"] for r in sel), len(sel))
     for label, (model, method) in {
         "rel F diff CVXPY (gated)": ("gated", "cvxpy+clarabel"),
