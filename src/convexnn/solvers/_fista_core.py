@@ -26,7 +26,7 @@ from typing import Any
 
 from .._backend import array_namespace
 
-__all__ = ["group_norms", "prox_group_l1", "fista", "FistaState"]
+__all__ = ["group_norms", "prox_group_l1", "fista", "FistaState", "roundoff_slack"]
 
 
 def group_norms(U: Any) -> Any:
@@ -52,6 +52,15 @@ class FistaState:
     Z: Any
     L: float
     n_iter: int = 0
+
+
+def roundoff_slack(U: Any) -> float:
+    """Relative round-off allowance of a sufficient-decrease test in ``U``'s precision.
+
+    The objective values are sums in the working precision: in float32 an allowance of 1e-12
+    made every test fail near the solution and doubled L to 1e300 (NUMERICAL_ERROR after 426
+    iterations of the ReLU AL on n = 60, P = 30)."""
+    return 1e-12 if U.dtype == array_namespace(U).float64 else 1e-5
 
 
 def fista(
@@ -95,11 +104,7 @@ def fista(
     t = 1.0
     val_y, Gz = phi(Zy, True)
     grad = Gz.T @ X
-    # Round-off allowance of the sufficient-decrease test, from the working precision: the
-    # objective values are float32 sums in float32 (1e-12 there made every test fail near
-    # the solution and doubled L to 1e300: NUMERICAL_ERROR after 426 iterations of the
-    # ReLU AL on n = 60, P = 30).
-    slack = 1e-12 if U.dtype == xp.float64 else 1e-5
+    slack = roundoff_slack(U)
     for it in range(1, max_iter + 1):
         L = max(0.9 * L, 1e-300)
         L_it = L

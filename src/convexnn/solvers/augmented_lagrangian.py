@@ -101,8 +101,6 @@ def solve_relu_al(
     best: dict[str, Any] = {"gap": float("inf"), "primal": float("inf"), "score": float("inf")}
     status = SolverStatus.MAX_ITER
     prev_viol = float("inf")
-    # Constraint values are x_k . u_g: measure violations against the size of X U^T.
-    xscale = 1.0
     # Scale of the gradient mapping at U = 0, for relative inner tolerances.
     gm_scale = float(xp.linalg.vector_norm(X.T @ loss.gradient(xp.zeros_like(y), y))) + beta
     inner_tol = 1e-3 * gm_scale
@@ -116,7 +114,9 @@ def solve_relu_al(
             return val, None
         return val, prog.S * loss.gradient(f, y)[:, None] - prog.C * Ap
 
-    def record(st: FistaState, lam_new: Any) -> float:
+    def record(st: FistaState, lam_new: Any) -> tuple[float, float]:
+        """Record ``st``; returns its largest cone violation and the scale ``max |X U^T|``
+        it is measured against (constraint values are ``x_k . u_g``)."""
         primal = prog.primal(st.U, st.Z)
         lower, mu, _ = prog.dual_bound(st.Z, lam_new)
         gap = (primal - lower) / max(abs(primal), 1e-300)
@@ -137,7 +137,7 @@ def solve_relu_al(
                         score=score, viol=viol)
         if callback is not None:
             callback(rec)
-        return viol
+        return viol, scale
 
     try:
         for _outer in range(max_outer):
@@ -154,8 +154,7 @@ def solve_relu_al(
                 break
             A = lam - rho * (prog.C * state.Z)
             lam_new = xp.where(A > 0, A, 0.0)
-            viol = record(state, lam_new)
-            xscale = max(float(xp.max(xp.abs(state.Z))) if state.Z.shape[1] else 0.0, 1e-300)
+            viol, xscale = record(state, lam_new)
             lam = lam_new
             # Converged only when the cone constraints hold too: an infeasible U reads as a
             # network with *other* patterns, whose F can fall below the program's optimum and

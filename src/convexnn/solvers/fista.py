@@ -44,7 +44,7 @@ import numpy as np
 from .._backend import array_namespace, to_numpy
 from ..losses import Loss
 from ..operators import MaskedOperator
-from ._fista_core import group_norms, prox_group_l1
+from ._fista_core import group_norms, prox_group_l1, roundoff_slack
 from ._metric import LowRankMetric, build_gated_metric
 from ._problem import GroupProgram
 from ._result import SolverResult, SolverStatus
@@ -145,7 +145,7 @@ def _gated_fista(op: MaskedOperator, y: Any, loss: Loss, beta: float, U: Any, f:
     squared = loss.name == "squared"
     n = int(fy.shape[0])
     # Round-off allowance of the sufficient-decrease test, from the working precision.
-    slack = 1e-12 if U.dtype == xp.float64 else 1e-5
+    slack = roundoff_slack(U)
     val_y = 0.0
     # Projections of the iterates onto the metric's basis, carried along like f.
     pU = pUy = metric.project(U) if metric is not None else np.zeros(0)
