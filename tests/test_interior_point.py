@@ -218,3 +218,74 @@ def test_woodbury_fallback_factors_the_matrix_itself():
     w, V = f.eig
     M = A + np.eye(n)
     assert np.linalg.norm((V * w) @ V.T - M) <= 1e-12 * np.linalg.norm(M)
+
+
+# ---------------------------------------------------------------------------------------------
+# working set (screen=True)
+# ---------------------------------------------------------------------------------------------
+def _sampled(n, P, seed, loss="squared", d=4):
+    from convexnn.arrangements import sample_arrangements
+
+    X, y = _instance(n, seed, loss, d=d)
+    arr = sample_arrangements(X, P, seed)
+    return X, y, arr
+
+
+@pytest.mark.parametrize("model", ["relu", "gated"])
+def test_screened_matches_cvxpy_and_certifies_every_pattern(model, monkeypatch):
+    import convexnn.solvers.interior_point as ip
+
+    # screen early and hard so that the support is dropped and a restart must bring it back
+    monkeypatch.setattr(ip, "SCREEN_AT", (3,))
+    monkeypatch.setattr(ip, "SCREEN_KEEP", 0.1)
+    monkeypatch.setattr(ip, "SCREEN_MIN", 4)
+    X, y, arr = _sampled(60, 80, 0)
+    masks, beta = arr.masks(), 0.02
+    loss = get_loss("squared")
+    res = solve_ipm(X, y, masks, loss, beta, model=model, gates=arr.gates, tol=1e-7,
+                    screen=True)
+    ref = solve_cvxpy(X, y, masks, beta, model=model, loss="squared", tol=1e-9)
+    assert res.status is SolverStatus.CONVERGED
+    assert res.info["rounds"] >= 2  # the hard screening dropped part of the support
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    # the records of the screened iterations are sound too (loose bound for the groups out)
+    assert all(r["lower_bound"] <= ref.objective * (1 + 1e-9) for r in res.history)
+    assert min(r["n_working"] for r in res.history) < res.history[0]["n_working"]
+
+
+def test_screened_default_schedule_on_real_data(shared_data):
+    """The estimators' schedule on a UCI set: the same optimum as without screening."""
+    from convexnn.arrangements import sample_arrangements
+    from convexnn.datasets import load
+
+    ds = load("uci:fertility", data_dir=shared_data)
+    X = np.column_stack([ds.X_train, np.ones(ds.X_train.shape[0])])
+    y = np.where(ds.y_train == 1, 1.0, -1.0)
+    arr = sample_arrangements(X, 120, 0)
+    loss = get_loss("squared")
+    plain = solve_ipm(X, y, arr.masks(), loss, 1e-2, gates=arr.gates)
+    scr = solve_ipm(X, y, arr.masks(), loss, 1e-2, gates=arr.gates, screen=True)
+    assert plain.converged and scr.converged
+    assert min(r["n_working"] for r in scr.history) < 2 * arr.n_patterns
+    # both within tol = 1e-6 of the optimum, each certified by its own lower bound
+    assert abs(scr.objective - plain.objective) <= 1e-6 * plain.objective
+    assert scr.lower_bound <= plain.objective and plain.lower_bound <= scr.objective
+
+
+def test_single_round_leaves_a_sound_bound(monkeypatch):
+    import convexnn.solvers.interior_point as ip
+
+    monkeypatch.setattr(ip, "SCREEN_AT", (3,))
+    monkeypatch.setattr(ip, "SCREEN_KEEP", 0.1)
+    monkeypatch.setattr(ip, "SCREEN_MIN", 4)
+    X, y, arr = _sampled(60, 80, 1)
+    loss = get_loss("squared")
+    res = solve_ipm(X, y, arr.masks(), loss, 0.02, gates=arr.gates, tol=1e-7, screen=True,
+                    max_rounds=1)
+    ref = solve_cvxpy(X, y, arr.masks(), 0.02, model="relu", loss="squared", tol=1e-9)
+    assert res.info["rounds"] == 1
+    assert res.objective >= ref.objective * (1 - 1e-9)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    assert _network_objective(X, y, res, "squared", 0.02) == pytest.approx(res.objective,
+                                                                           rel=1e-12)

@@ -50,6 +50,7 @@ def test_both_polishes_reach_the_cvxpy_optimum(monkeypatch, newton_steps):
     masks = arr.masks()
     ref = solve_cvxpy(X, y, masks, 1e-2, model="relu", loss="squared", tol=1e-9)
     monkeypatch.setattr(relu_hybrid, "NEWTON_STEPS", newton_steps)
+    monkeypatch.setattr(relu_hybrid, "NEWTON_STEPS_SCREENED", newton_steps)
     res = solve_relu_hybrid(X, y, masks, get_loss("squared"), 1e-2, gates=arr.gates, tol=1e-7)
     assert res.info["polish"] == ("newton" if newton_steps else "fista")
     assert res.status is SolverStatus.CONVERGED
@@ -121,3 +122,23 @@ def test_warm_start_from_an_interior_point_keeps_groups_on_tied_data(shared_data
     for g, u in zip(st.supp, st.U, strict=True):
         cons = (2 * masks[:, st.pat(g)] - 1) * (X @ u)
         assert cons.min() >= -1e-12 * np.linalg.norm(u) * st.xnorm.max()
+
+
+def test_screened_interior_point_missing_support_is_repaired(monkeypatch):
+    """A working set that drops optimal patterns only costs time: the polish adds them."""
+    import convexnn.solvers.interior_point as ip
+
+    monkeypatch.setattr(ip, "SCREEN_AT", (3,))
+    monkeypatch.setattr(ip, "SCREEN_KEEP", 0.15)
+    monkeypatch.setattr(ip, "SCREEN_MIN", 4)
+    X, y = planted_instance(120, 5, "squared", d=4)
+    arr = sample_arrangements(X, 60, random_state=5)
+    masks = arr.masks()
+    ref = solve_cvxpy(X, y, masks, 1e-2, model="relu", loss="squared", tol=1e-9)
+    res = solve_relu_hybrid(X, y, masks, get_loss("squared"), 1e-2, gates=arr.gates, tol=1e-7)
+    assert res.status is SolverStatus.CONVERGED
+    assert res.info["ipm_groups_solved"] <= 20  # the interior point's working set at its end
+    ref_support = np.linalg.norm(np.concatenate([ref.V, ref.W]), axis=1) > 1e-6
+    assert ref_support.sum() > 0
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)

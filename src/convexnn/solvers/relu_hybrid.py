@@ -21,6 +21,14 @@ no cone row is exactly tight. The polish
    -- runs the cone-constrained FISTA of :mod:`.relu_fista` (exact projections, working set)
    from the screened point of step 1.
 
+The interior point runs over a working set (``screen=True, max_rounds=1`` of
+:func:`.interior_point.solve_ipm`): from its 8th and 12th steps only the 65 % of the
+patterns with the largest norms stay in the solve, and it returns once that working set is
+solved; the polish prices every group and adds any that the screening dropped wrongly. Whole
+hybrid, screened vs not (29 UCI sets with n <= 800, P = 250, one run each, same machine):
+median 1.26x faster, 0.87-1.62x, the same ``F`` to 1e-15 on every set; the monks sets (FISTA
+polish) 0.87-1.03x.
+
 Either way the result carries the global certificate (duality gap over *all* patterns) of the
 solver that produced it; the thresholds only affect speed. (Zeroing the small groups moves
 ``F`` by up to 5e-4 relative -- many tiny groups add up -- so the polish is needed, not just
@@ -92,6 +100,9 @@ MAX_IPM_ITER = 100
 #: Newton steps of the active-set polish before the FISTA fallback (it certified within 2-15
 #: steps on the UCI sets where it works; see the module docstring).
 NEWTON_STEPS = 15
+#: The same when the interior point left groups out (screening) and so did not certify: the
+#: polish may also have to add violators.
+NEWTON_STEPS_SCREENED = 30
 #: A cone row of a kept group starts active when its slack is at most ROW_TOL ||u|| ||x_k||.
 ROW_TOL = 1e-5
 
@@ -144,7 +155,8 @@ def solve_relu_hybrid(
         or ``"fista"``), or the interior point's if the polish stopped early with a larger gap
         (``"none"`` when no budget was left); ``n_iter`` counts every phase, ``history`` holds
         the interior-point records then the certifying polish's (times from the start),
-        ``info["ipm_time"]``, ``info["ipm_iter"]`` and ``info["n_screened"]`` (groups zeroed
+        ``info["ipm_time"]``, ``info["ipm_iter"]``, ``info["ipm_groups_solved"]`` (the
+        interior point's working set at its end) and ``info["n_screened"]`` (groups zeroed
         before the polish).
     """
     t0 = time.perf_counter()
@@ -158,7 +170,7 @@ def solve_relu_hybrid(
     M = np.asarray(to_numpy(masks)).astype(bool)
     ipm = solve_ipm(Xa, ya, M, loss, beta, model="relu", gates=gates, tol=tol,
                     max_iter=max(min(max_iter - 1, MAX_IPM_ITER), 1), time_limit=time_limit,
-                    callback=callback)
+                    callback=callback, screen=True, max_rounds=1)
     t_ipm = time.perf_counter() - t0
     U = np.concatenate([np.asarray(ipm.V, dtype=np.float64),
                         np.asarray(ipm.W, dtype=np.float64)])
@@ -166,7 +178,8 @@ def solve_relu_hybrid(
     top = float(norms.max()) if norms.size else 0.0
     screened = (norms <= SCREEN_REL * top) & (norms > 0)
     U[screened] = 0.0
-    info = {"ipm_time": t_ipm, "ipm_iter": ipm.n_iter, "n_screened": int(screened.sum())}
+    info = {"ipm_time": t_ipm, "ipm_iter": ipm.n_iter, "n_screened": int(screened.sum()),
+            "ipm_groups_solved": ipm.info.get("n_groups_solved")}
     spent = 0   # polish steps that did not certify
 
     def finish(res: SolverResult, t_res: float, polish: str) -> SolverResult:
@@ -182,7 +195,8 @@ def solve_relu_hybrid(
     if exhausted():
         return finish(ipm, t_ipm, "none")
     newton = solve_active_set(Xa, ya, M, loss, beta, model="relu", gates=gates, U0=U, tol=tol,
-                              max_iter=min(NEWTON_STEPS, max_iter - ipm.n_iter),
+                              max_iter=min(NEWTON_STEPS if ipm.status.converged else
+                                           NEWTON_STEPS_SCREENED, max_iter - ipm.n_iter),
                               time_limit=left(), callback=callback, warm_row_tol=ROW_TOL)
     if newton.status.converged:
         return finish(newton, t_ipm, "newton")
