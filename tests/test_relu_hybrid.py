@@ -142,3 +142,27 @@ def test_screened_interior_point_missing_support_is_repaired(monkeypatch):
     assert ref_support.sum() > 0
     assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
     assert res.lower_bound <= ref.objective * (1 + 1e-9)
+
+
+
+def test_polish_certificate_is_dual_feasible_exactly():
+    """The polish prices the support with its own active-row multipliers (NNLS only where
+    that bound exceeds beta): the scaled dual point it certifies with must be feasible for
+    *every* group by the exact (NNLS) dual values, and its bound below CVXPY's optimum."""
+    from convexnn.solvers._cone_dual import cone_dual_norms_exact
+
+    X, y = planted_instance(80, 7, "squared", d=4)
+    arr = sample_arrangements(X, 30, random_state=7)
+    masks = arr.masks()
+    beta = 1e-2
+    res = solve_relu_hybrid(X, y, masks, get_loss("squared"), beta, gates=arr.gates, tol=1e-8)
+    assert res.status is SolverStatus.CONVERGED and res.info["polish"] == "newton"
+    D = masks.astype(float)
+    S = np.concatenate([D, -D], axis=1)
+    C = 2 * np.concatenate([D, D], axis=1) - 1
+    mu = np.asarray(res.dual)
+    exact, _ = cone_dual_norms_exact(X, (S * mu[:, None]).T @ X, C, np.arange(S.shape[1]))
+    assert float(exact.max()) <= beta * (1 + 1e-8)
+    ref = solve_cvxpy(X, y, masks, beta, model="relu", loss="squared", tol=1e-9)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    assert abs(res.objective - ref.objective) <= 1e-6 * ref.objective

@@ -350,7 +350,17 @@ class _ActiveSetNewton:
                 vals[out], lam[:, out] = cone_dual_norms(
                     X, Cvec[out], Cfull[:, out], None if lam0 is None else lam0[:, out],
                     n_iter=n_iter, target=thr)
-            cand = np.union1d(np.flatnonzero(vals > thr), np.array(self.supp, dtype=int))
+            sup = np.array(self.supp, dtype=int)
+            if sup.size and lam0 is not None:
+                # The support's bound from the Newton's own active-row multipliers: once the
+                # active set is right they are exact (h_g = beta to round-off), and NNLS is
+                # only needed where the bound exceeds beta by more than 1e-9 relative (which
+                # moves the certified gap by at most about that much). On statlog-heart the
+                # 64 support NNLS solves were a quarter of the polish.
+                vals[sup] = np.linalg.norm(
+                    Cvec[sup] + (Cfull[:, sup] * lam0[:, sup]).T @ X, axis=1)
+                sup = sup[vals[sup] > self.beta * (1 + 1e-9)]
+            cand = np.union1d(np.flatnonzero(out & (vals > thr)), sup)
             if cand.size:
                 ex, lam_ex = cone_dual_norms_exact(X, Cvec, Cfull, cand)
                 better = ex < vals[cand]
