@@ -289,3 +289,29 @@ def test_single_round_leaves_a_sound_bound(monkeypatch):
     assert res.lower_bound <= ref.objective * (1 + 1e-9)
     assert _network_objective(X, y, res, "squared", 0.02) == pytest.approx(res.objective,
                                                                            rel=1e-12)
+
+
+def test_single_round_bound_covers_excluded_patterns(monkeypatch):
+    """A round that returns without the exact pricing still bounds every group outside its
+    solve, the excluded patterns' (empty-interior cones) included."""
+    import convexnn.solvers.interior_point as ip
+
+    monkeypatch.setattr(ip, "SCREEN_AT", (3,))
+    monkeypatch.setattr(ip, "SCREEN_KEEP", 0.1)
+    monkeypatch.setattr(ip, "SCREEN_MIN", 4)
+    X, y = _instance(14, 5, "squared")
+    X = np.vstack([X, X[:1]])  # a duplicated row: patterns splitting the pair are degenerate
+    y = np.r_[y, y[0]]
+    masks = enumerate_arrangements(X).masks()
+    bad = masks.copy()
+    bad[-1] = ~bad[0]
+    masks = np.concatenate([masks, bad], axis=1)
+    res = solve_ipm(X, y, masks, get_loss("squared"), 0.05, tol=1e-7, screen=True,
+                    max_rounds=1)
+    ref = solve_cvxpy(X, y, masks, 0.05, model="relu", loss="squared", tol=1e-9)
+    assert res.info["n_excluded"] >= 1 and res.info["rounds"] == 1
+    # the round screened: fewer groups than the non-degenerate patterns' left in its solve
+    assert res.info["n_groups_solved"] < 2 * (masks.shape[1] - res.info["n_excluded"])
+    assert res.objective >= ref.objective * (1 - 1e-9)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    assert all(r["lower_bound"] <= ref.objective * (1 + 1e-9) for r in res.history)

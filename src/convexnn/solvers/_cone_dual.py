@@ -17,7 +17,7 @@ from typing import Any
 
 from .._backend import array_namespace
 
-__all__ = ["cone_dual_norms"]
+__all__ = ["cone_dual_norms", "cone_dual_norms_exact", "refine_exact"]
 
 
 def cone_dual_norms(
@@ -128,3 +128,15 @@ def cone_dual_norms_exact(X: Any, Cvec: Any, C: Any, groups: Any) -> tuple[Any, 
         lam[:, j] = lam_g
         norms[j] = float(np.linalg.norm(c + KT @ lam_g))
     return norms, lam
+
+
+def refine_exact(X: Any, Cvec: Any, C: Any, vals: Any, lam: Any, groups: Any) -> None:
+    """Settle the listed groups by :func:`cone_dual_norms_exact`, in place: ``vals`` and the
+    columns of ``lam`` (n, G) take the exact value and multipliers where they are lower (both
+    are sound, the smaller the tighter)."""
+    if len(groups) == 0:
+        return
+    ex, lam_ex = cone_dual_norms_exact(X, Cvec, C, groups)
+    better = ex < vals[groups]
+    vals[groups[better]] = ex[better]
+    lam[:, groups[better]] = lam_ex[:, better]

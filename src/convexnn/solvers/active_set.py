@@ -41,7 +41,7 @@ import scipy.linalg as sla
 
 from .._backend import to_numpy
 from ..losses import Loss
-from ._cone_dual import cone_dual_norms, cone_dual_norms_exact
+from ._cone_dual import cone_dual_norms, refine_exact
 from ._result import SolverResult, SolverStatus
 
 __all__ = ["solve_active_set"]
@@ -360,12 +360,8 @@ class _ActiveSetNewton:
                 vals[sup] = np.linalg.norm(
                     Cvec[sup] + (Cfull[:, sup] * lam0[:, sup]).T @ X, axis=1)
                 sup = sup[vals[sup] > self.beta * (1 + 1e-9)]
-            cand = np.union1d(np.flatnonzero(out & (vals > thr)), sup)
-            if cand.size:
-                ex, lam_ex = cone_dual_norms_exact(X, Cvec, Cfull, cand)
-                better = ex < vals[cand]
-                vals[cand[better]] = ex[better]
-                lam[:, cand[better]] = lam_ex[:, better]
+            refine_exact(X, Cvec, Cfull, vals, lam,
+                         np.union1d(np.flatnonzero(out & (vals > thr)), sup))
             self.lam_all = lam
             R = Cvec + (Cfull * lam).T @ X
         else:

@@ -130,7 +130,7 @@ import scipy.linalg as sla
 
 from .._backend import blas_threads, to_numpy
 from ..losses import Loss
-from ._cone_dual import cone_dual_norms, cone_dual_norms_exact
+from ._cone_dual import cone_dual_norms, cone_dual_norms_exact, refine_exact
 from ._result import SolverResult, SolverStatus
 
 __all__ = ["solve_ipm"]
@@ -894,12 +894,16 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
     ws_gap = np.inf
     lip = None
 
+    def outside_groups() -> np.ndarray:
+        """The groups not in the solve: the dropped ones and those of excluded patterns."""
+        return np.r_[dropped, excluded, excluded + P] if relu else dropped
+
     def outside_values(mu: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray]:
         """Sound values of the dual constraint of every group outside the solve (dropped
         groups and excluded patterns) at ``mu``: the batched bound, settled exactly by NNLS
         where it stays above ``thr`` (as the active-set pricing does)."""
         nonlocal lam_out, lip
-        gx = np.r_[dropped, excluded, excluded + P] if relu else dropped
+        gx = outside_groups()
         if gx.size == 0:
             return gx, np.zeros(0)
         Cvec = (S[:, gx] * mu[:, None]).T @ X
@@ -913,12 +917,7 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             lam0 = lam_out
         vals, lam_b = cone_dual_norms(Xv, Cvec, Cx, lam0, n_iter=300, lipschitz=lip,
                                       target=thr)
-        cand = np.flatnonzero(vals > thr)
-        if cand.size:
-            ex, lam_ex = cone_dual_norms_exact(Xv, Cvec, Cx, cand)
-            better = ex < vals[cand]
-            vals[cand[better]] = ex[better]
-            lam_b[:, cand[better]] = lam_ex[:, better]
+        refine_exact(Xv, Cvec, Cx, vals, lam_b, np.flatnonzero(vals > thr))
         lam_out = lam_b
         return gx, np.asarray(vals)
     try:
@@ -939,10 +938,13 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             hmax = float(hvals.max())
             h_ws = hmax
             if dropped.size:
-                # a cheap sound bound for the dropped groups (the cone only lowers the max);
-                # they are priced exactly once the working set's gap reaches tol
+                # a cheap sound bound for every group outside the solve (the cone only lowers
+                # the max; the excluded patterns' too, or a round that returns without the
+                # exact pricing below would certify without them); they are priced exactly
+                # once the working set's gap reaches tol
+                gx = outside_groups()
                 hmax = max(hmax, float(np.max(np.linalg.norm(
-                    (S[:, dropped] * mu[:, None]).T @ X, axis=1))))
+                    (S[:, gx] * mu[:, None]).T @ X, axis=1))))
             Ufull = np.zeros((G, d))
             Ufull[idx] = U
             # Gated model: F from the carried predictions (Z = X U^T is updated with U, so f
@@ -963,11 +965,13 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                         if Ft < F:
                             F, Ufull = Ft, Ut
                             break
-            sc_ws = 1.0 if h_ws <= beta else beta / h_ws
-            ws_gap = (F - loss.dual_value(sc_ws * mu, y)) / max(abs(F), 1e-300)
             sc = 1.0 if hmax <= beta else beta / hmax
             lb = loss.dual_value(sc * mu, y)
             gap = (F - lb) / max(abs(F), 1e-300)
+            ws_gap = gap  # the gap over the working set alone
+            if hmax > h_ws:
+                sc_ws = 1.0 if h_ws <= beta else beta / h_ws
+                ws_gap = (F - loss.dual_value(sc_ws * mu, y)) / max(abs(F), 1e-300)
             violators = np.zeros(0, dtype=int)
             if ws_gap <= tol and gap > tol and dropped.size and price_out:
                 # the working set is solved: price what was left out exactly
@@ -991,9 +995,10 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             history.append(rec)
             if callback is not None:
                 callback(rec)
+            point = {"gap": gap, "F": F, "lower": lb, "mu": sc * mu, "U": Ufull,
+                     "Zl": Zl, "idx": idx}
             if gap < best["gap"]:
-                best = {"gap": gap, "F": F, "lower": lb, "mu": sc * mu, "U": Ufull,
-                        "Zl": None if Zl is None else Zl.copy(), "idx": idx.copy()}
+                best = point
             if gap <= tol:
                 status = SolverStatus.CONVERGED
                 break
@@ -1002,9 +1007,8 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                 # constraint: return this point; the caller restarts with them. (Bringing them
                 # into this run does not work: an interior point near the end cannot grow a
                 # new group from the path's small size -- the steps jam.)
-                best = {"gap": gap, "F": F, "lower": lb, "mu": sc * mu, "U": Ufull,
-                        "Zl": None if Zl is None else Zl.copy(), "idx": idx.copy()}
-                info_base.update(violating_groups=violators, working_groups=idx.copy())
+                best = point
+                info_base.update(violating_groups=violators, working_groups=idx)
                 break
             if it >= max_iter:
                 break
