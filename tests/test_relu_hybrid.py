@@ -166,3 +166,49 @@ def test_polish_certificate_is_dual_feasible_exactly():
     ref = solve_cvxpy(X, y, masks, beta, model="relu", loss="squared", tol=1e-9)
     assert res.lower_bound <= ref.objective * (1 + 1e-9)
     assert abs(res.objective - ref.objective) <= 1e-6 * ref.objective
+
+
+def test_pricing_warm_start_from_interior_point_multipliers():
+    """``lam0`` (the interior point's cone multipliers) only warm-starts the first pricing:
+    the same optimum as without it, against CVXPY, and a wrong shape is a clear error."""
+    from convexnn.solvers.active_set import solve_active_set
+    from convexnn.solvers.interior_point import solve_ipm
+
+    X, y = planted_instance(100, 3, "squared", d=4)
+    arr = sample_arrangements(X, 40, random_state=3)
+    masks = arr.masks()
+    beta, loss = 1e-2, get_loss("squared")
+    ipm = solve_ipm(X, y, masks, loss, beta, gates=arr.gates, tol=1e-6)
+    lam = ipm.info["multipliers"]
+    assert lam is not None and lam.shape == (100, 2 * masks.shape[1]) and lam.min() >= 0
+    U0 = np.concatenate([ipm.V, ipm.W])
+    U0[np.linalg.norm(U0, axis=1) <= 1e-3 * np.linalg.norm(U0, axis=1).max()] = 0.0
+    kw = dict(gates=arr.gates, U0=U0, tol=1e-8, warm_row_tol=1e-5)
+    warm = solve_active_set(X, y, masks, loss, beta, lam0=lam, **kw)
+    cold = solve_active_set(X, y, masks, loss, beta, **kw)
+    ref = solve_cvxpy(X, y, masks, beta, model="relu", loss="squared", tol=1e-9)
+    for res in (warm, cold):
+        assert res.status is SolverStatus.CONVERGED
+        assert abs(res.objective - ref.objective) <= 1e-7 * ref.objective
+        assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    with pytest.raises(ValueError, match="lam0 must have shape"):
+        solve_active_set(X, y, masks, loss, beta, lam0=lam[:, :5], **kw)
+
+
+def test_gram_update_with_more_threads_gives_the_same_solve(monkeypatch):
+    """Above GRAM_THREADS_MIN the n x n Gram update runs with two BLAS threads (the rest of
+    the step with one): forcing it on every step must not change the iterates."""
+    import convexnn.solvers.interior_point as ip
+
+    X, y = planted_instance(90, 4, "squared", d=4)
+    arr = sample_arrangements(X, 30, random_state=4)
+    masks = arr.masks()
+    loss = get_loss("squared")
+    base = ip.solve_ipm(X, y, masks, loss, 1e-2, gates=arr.gates, tol=1e-7)
+    monkeypatch.setattr(ip, "GRAM_THREADS_MIN", 0.0)
+    assert ip._gram_threads(10, 10) == min(2, __import__("os").cpu_count() or 1)
+    both = ip.solve_ipm(X, y, masks, loss, 1e-2, gates=arr.gates, tol=1e-7)
+    assert both.n_iter == base.n_iter
+    assert abs(both.objective - base.objective) <= 1e-10 * abs(base.objective)
+    gated = ip.solve_ipm(X, y, masks, loss, 1e-2, model="gated", tol=1e-7)
+    assert gated.status is SolverStatus.CONVERGED

@@ -82,6 +82,9 @@ class _ActiveSetNewton:
         self.N: list[tuple[np.ndarray, np.ndarray] | None] = []
         self.xnorm = np.linalg.norm(X, axis=1)
         self.lam_all: np.ndarray | None = None
+        # A caller's multipliers (an interior point's: every row positive, so not a face) to
+        # warm-start only the first pricing's batched bound.
+        self.lam_warm: np.ndarray | None = None
         self.damping = 1.0
 
     # -- group helpers -------------------------------------------------------------------
@@ -347,8 +350,10 @@ class _ActiveSetNewton:
             vals = np.full(self.G, np.inf)
             lam = np.zeros((self.n, self.G)) if lam0 is None else lam0.copy()
             if out.any():
+                warm = lam0 if self.lam_warm is None else self.lam_warm
+                self.lam_warm = None
                 vals[out], lam[:, out] = cone_dual_norms(
-                    X, Cvec[out], Cfull[:, out], None if lam0 is None else lam0[:, out],
+                    X, Cvec[out], Cfull[:, out], None if warm is None else warm[:, out],
                     n_iter=n_iter, target=thr)
             sup = np.array(self.supp, dtype=int)
             if sup.size and lam0 is not None:
@@ -509,6 +514,7 @@ def solve_active_set(
     callback: Any = None,
     U0: Any = None,
     warm_row_tol: float = 1e-9,
+    lam0: Any = None,
 ) -> SolverResult:
     """Solve the ReLU or gated program exactly; see the module docstring.
 
@@ -533,6 +539,10 @@ def solve_active_set(
         ``C_k x_k^T u`` is at most ``warm_row_tol ||u|| ||x_k||``. The default suits exact
         vertices; from an interior point (:mod:`.relu_hybrid`) ``1e-5`` identifies the rows
         the interior point keeps barely off the boundary.
+    lam0 : array (n, G), optional
+        ReLU model: non-negative cone-row multipliers to warm-start the first pricing of the
+        groups outside the support (any ``lam >= 0`` gives a sound bound, so this only
+        affects speed), e.g. an interior point's ``info["multipliers"]``.
     """
     t0 = time.perf_counter()
     X = np.asarray(to_numpy(X), dtype=np.float64)
@@ -544,6 +554,11 @@ def solve_active_set(
     st = _ActiveSetNewton(X, y, masks, loss, beta, model, gates, tol, max_iter, deadline, callback)
     if U0 is not None:
         st.warm_start(np.asarray(to_numpy(U0), dtype=np.float64), warm_row_tol)
+    if lam0 is not None and st.relu:
+        lam0 = np.asarray(to_numpy(lam0), dtype=np.float64)
+        if lam0.shape != (st.n, st.G):
+            raise ValueError(f"lam0 must have shape ({st.n}, {st.G}), got {lam0.shape}")
+        st.lam_warm = np.maximum(lam0, 0.0)
     history: list[dict[str, float]] = []
     status = SolverStatus.MAX_ITER
     best: dict[str, Any] = {}

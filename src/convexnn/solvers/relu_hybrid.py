@@ -197,7 +197,8 @@ def solve_relu_hybrid(
     newton = solve_active_set(Xa, ya, M, loss, beta, model="relu", gates=gates, U0=U, tol=tol,
                               max_iter=min(NEWTON_STEPS if ipm.status.converged else
                                            NEWTON_STEPS_SCREENED, max_iter - ipm.n_iter),
-                              time_limit=left(), callback=callback, warm_row_tol=ROW_TOL)
+                              time_limit=left(), callback=callback, warm_row_tol=ROW_TOL,
+                              lam0=ipm.info.get("multipliers"))
     if newton.status.converged:
         return finish(newton, t_ipm, "newton")
     # The Newton polish did not certify: FISTA from the screened interior point (not from
