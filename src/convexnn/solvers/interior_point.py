@@ -122,6 +122,7 @@ References
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -358,7 +359,7 @@ class _NTScaling:
 GRAM_THREADS_MIN = 2e7
 
 
-def _gram_threads(r: int, k: int) -> int | None:
+def _gram_threads(r: int, k: int) -> int:
     """BLAS threads for the symmetric rank-``k`` update of an ``r x r`` Gram matrix.
 
     The solvers run under one BLAS thread: on this 2-core machine two OpenBLAS threads made
@@ -371,8 +372,6 @@ def _gram_threads(r: int, k: int) -> int | None:
     default); returns the threads for the update: 2 above the threshold (never more than the
     CPUs), else 1.
     """
-    import os
-
     return min(2, os.cpu_count() or 1) if float(r) * r * k >= GRAM_THREADS_MIN else 1
 
 
@@ -780,7 +779,7 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                  model: str, gates: Any, U0: Any, tol: float, max_iter: int,
                  time_limit: float | None, callback: Any, screen: bool,
                  work: np.ndarray | None, t_start: float, price_out: bool = True,
-                 gram_threads: bool = False                 ) -> SolverResult:
+                 gram_threads: bool = False) -> SolverResult:
     t0 = time.perf_counter() - t_start  # history times count from the first round's start
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     n, d = X.shape
