@@ -1,0 +1,189 @@
+"""numba versions of the kernels of :mod:`._cone_kernels` (same names, same formulas; see there).
+
+One loop over the cones (rows), one pass each, no temporaries. Imported only by
+:func:`._cone_kernels._jit`, on the first interior-point solve, so ``import convexnn`` does not
+load numba.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def soc_min_step(x, dx, rx):
+    K, m = x.shape
+    best = math.inf
+    for k in range(K):
+        qa = dx[k, 0] * dx[k, 0]
+        qb = x[k, 0] * dx[k, 0]
+        for j in range(1, m):
+            qa -= dx[k, j] * dx[k, j]
+            qb -= x[k, j] * dx[k, j]
+        qb *= 2.0
+        disc = qb * qb - 4.0 * qa * rx[k]
+        if disc >= 0:
+            sq = math.sqrt(disc)
+            q = -0.5 * (qb + (sq if qb >= 0 else -sq))
+            if q != 0:
+                r1 = rx[k] / q
+                if 0 < r1 < best:
+                    best = r1
+            if qa != 0:
+                r2 = q / qa
+                if 0 < r2 < best:
+                    best = r2
+        if dx[k, 0] < 0:
+            lim0 = -x[k, 0] / dx[k, 0]
+            if lim0 < best:
+                best = lim0
+    return best
+
+
+@_jit
+def dr(x, dx, a):
+    K, m = x.shape
+    out = np.empty(K)
+    for k in range(K):
+        b = x[k, 0] * dx[k, 0]
+        q = dx[k, 0] * dx[k, 0]
+        for j in range(1, m):
+            b -= x[k, j] * dx[k, j]
+            q -= dx[k, j] * dx[k, j]
+        out[k] = a * (2.0 * b + a * q)
+    return out
+
+
+@_jit
+def jprod(x, y):
+    K, m = x.shape
+    out = np.empty((K, m))
+    for k in range(K):
+        s = 0.0
+        for j in range(m):
+            s += x[k, j] * y[k, j]
+        out[k, 0] = s
+        for j in range(1, m):
+            out[k, j] = x[k, 0] * y[k, j] + y[k, 0] * x[k, j]
+    return out
+
+
+@_jit
+def jdiv(lam, r, detl):
+    K, m = r.shape
+    q = np.empty((K, m))
+    for k in range(K):
+        s = lam[k, 0] * r[k, 0]
+        for j in range(1, m):
+            s -= lam[k, j] * r[k, j]
+        q0 = s / detl[k]
+        q[k, 0] = q0
+        for j in range(1, m):
+            q[k, j] = (r[k, j] - q0 * lam[k, j]) / lam[k, 0]
+    return q
+
+
+@_jit
+def nt_params(s, z, rs, rz):
+    K, m = s.shape
+    w0 = np.empty(K)
+    w1 = np.empty((K, m - 1))
+    c = np.empty(K)
+    eta = np.empty(K)
+    nu = np.empty(K)
+    v = np.empty((K, m - 1))
+    det = np.empty(K)
+    for k in range(K):
+        sqs = math.sqrt(rs[k])
+        sqz = math.sqrt(rz[k])
+        dot = 0.0
+        for j in range(m):
+            dot += (s[k, j] / sqs) * (z[k, j] / sqz)
+        g2 = 2.0 * math.sqrt(0.5 * (1.0 + dot))
+        a0 = (s[k, 0] / sqs + z[k, 0] / sqz) / g2
+        w0[k] = a0 if a0 > 1.0 else 1.0
+        n2 = 0.0
+        for j in range(1, m):
+            wj = (s[k, j] / sqs - z[k, j] / sqz) / g2
+            w1[k, j - 1] = wj
+            n2 += wj * wj
+        c[k] = 1.0 / (1.0 + w0[k])
+        eta[k] = math.sqrt(sqs / sqz)
+        nrm = math.sqrt(n2)
+        nu[k] = nrm
+        inv = 1.0 / nrm if nrm > 0 else 1.0
+        for j in range(m - 1):
+            v[k, j] = w1[k, j] * inv
+        det[k] = w0[k] * (1.0 + c[k] * n2) - n2
+    return w0, w1, c, eta, nu, v, det
+
+
+@_jit
+def nt_apply(w0, w1, c, eta, x, inverse):
+    K, m = x.shape
+    out = np.empty((K, m))
+    sg = -1.0 if inverse else 1.0
+    for k in range(K):
+        w1x = 0.0
+        for j in range(1, m):
+            w1x += w1[k, j - 1] * x[k, j]
+        sc = 1.0 / eta[k] if inverse else eta[k]
+        out[k, 0] = sc * (w0[k] * x[k, 0] + sg * w1x)
+        coef = sg * x[k, 0] + c[k] * w1x
+        for j in range(1, m):
+            out[k, j] = sc * (x[k, j] + coef * w1[k, j - 1])
+    return out
+
+
+@_jit
+def nt_apply_inv2(w0, w1, c, eta, x):
+    return nt_apply(w0, w1, c, eta, nt_apply(w0, w1, c, eta, x, True), True)
+
+
+@_jit
+def nt_inv_of_inverse(nu, v, det, w0, c, eta, x):
+    K, m = x.shape
+    out = np.empty((K, m))
+    for k in range(K):
+        p = 0.0
+        for j in range(1, m):
+            p += v[k, j - 1] * x[k, j]
+        e = eta[k]
+        out[k, 0] = e * ((1.0 + c[k] * nu[k] * nu[k]) * x[k, 0] + nu[k] * p) / det[k]
+        coef = e * (nu[k] * x[k, 0] + w0[k] * p) / det[k] - e * p
+        for j in range(1, m):
+            out[k, j] = e * x[k, j] + coef * v[k, j - 1]
+    return out
+
+
+@_jit
+def lin_min_ratio(dx, x):
+    best = math.inf
+    n, K = x.shape
+    for i in range(n):
+        for k in range(K):
+            t = dx[i, k] / x[i, k]
+            if t < best:
+                best = t
+    return best
+
+
+@_jit
+def lower_inverse(L):
+    K, m, _ = L.shape
+    Li = np.zeros((K, m, m))
+    for k in range(K):
+        for j in range(m):
+            dj = 1.0 / L[k, j, j]
+            Li[k, j, j] = dj
+            for i in range(j):  # row j: (e_j - L[j, :j] Li[:j]) / L[j, j]
+                s = 0.0
+                for p in range(i, j):
+                    s += L[k, j, p] * Li[k, p, i]
+                Li[k, j, i] = -s * dj
+    return Li

@@ -1,0 +1,125 @@
+"""The compiled (numba) cone kernels against their NumPy references, and against the
+definitions they implement (NT scaling identities, Jordan algebra, step lengths)."""
+
+import numpy as np
+import pytest
+
+from convexnn.losses import get_loss
+from convexnn.solvers import _cone_kernels as ck
+from convexnn.solvers.interior_point import solve_ipm
+
+BACKENDS = ck.available_backends()
+
+
+def _interior(rng, K, m, margin=0.5):
+    """Random points strictly inside the second-order cone, with ``x0^2 - |x1|^2``."""
+    x = rng.standard_normal((K, m))
+    x[:, 0] = np.linalg.norm(x[:, 1:], axis=1) * (1.0 + margin * rng.random(K)) + 1e-3
+    return x, x[:, 0] ** 2 - np.sum(x[:, 1:] ** 2, axis=1)
+
+
+def _impl(name):
+    with ck.use_backend(name):
+        return ck.kernels()
+
+
+@pytest.mark.parametrize("m", [2, 6, 16])
+def test_backends_agree(m):
+    if "numba" not in BACKENDS:
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(m)
+    K = 40
+    s, rs = _interior(rng, K, m)
+    z, rz = _interior(rng, K, m)
+    dx = rng.standard_normal((K, m))
+    a, b = _impl("numpy"), _impl("numba")
+    assert a.name == "numpy" and b.name == "numba"
+    pa, pb = a.nt_params(s, z, rs, rz), b.nt_params(s, z, rs, rz)
+    for u, v in zip(pa, pb, strict=True):
+        np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-14)
+    w0, w1, c, eta, nu, v, det = pa
+    for inv in (False, True):
+        np.testing.assert_allclose(a.nt_apply(w0, w1, c, eta, dx, inv),
+                                   b.nt_apply(w0, w1, c, eta, dx, inv), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a.nt_apply_inv2(w0, w1, c, eta, dx),
+                               b.nt_apply_inv2(w0, w1, c, eta, dx), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a.nt_inv_of_inverse(nu, v, det, w0, c, eta, dx),
+                               b.nt_inv_of_inverse(nu, v, det, w0, c, eta, dx),
+                               rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a.jprod(s, z), b.jprod(s, z), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a.jdiv(s, z, np.sqrt(rs) ** 2), b.jdiv(s, z, np.sqrt(rs) ** 2),
+                               rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a.dr(s, dx, 0.3), b.dr(s, dx, 0.3), rtol=1e-12, atol=1e-13)
+    assert a.soc_min_step(s, dx, rs) == pytest.approx(b.soc_min_step(s, dx, rs), rel=1e-12)
+    sl = rng.random((30, K)) + 0.1
+    dl = rng.standard_normal((30, K))
+    assert a.lin_min_ratio(dl, sl) == pytest.approx(b.lin_min_ratio(dl, sl), rel=1e-15)
+    L = np.tril(rng.standard_normal((K, m, m)), -1) + np.eye(m) * (1 + rng.random((K, 1, 1)))
+    np.testing.assert_allclose(a.lower_inverse(L), b.lower_inverse(L), rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kernels_satisfy_their_definitions(backend):
+    rng = np.random.default_rng(1)
+    K, m = 25, 7
+    k = _impl(backend)
+    s, rs = _interior(rng, K, m)
+    z, rz = _interior(rng, K, m)
+    w0, w1, c, eta, nu, v, det = k.nt_params(s, z, rs, rz)
+    # NT scaling: W z = W^{-1} s, and (W^{-1})^{-1} inverts W^{-1}.
+    np.testing.assert_allclose(k.nt_apply(w0, w1, c, eta, z, False),
+                               k.nt_apply(w0, w1, c, eta, s, True), rtol=1e-10, atol=1e-12)
+    x = rng.standard_normal((K, m))
+    back = k.nt_inv_of_inverse(nu, v, det, w0, c, eta, k.nt_apply(w0, w1, c, eta, x, True))
+    np.testing.assert_allclose(back, x, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        k.nt_apply_inv2(w0, w1, c, eta, x),
+        k.nt_apply(w0, w1, c, eta, k.nt_apply(w0, w1, c, eta, x, True), True), rtol=1e-13)
+    # Jordan product and division are inverse to each other.
+    lam, rl = _interior(rng, K, m)
+    q = k.jdiv(lam, x, np.sqrt(rl) ** 2)
+    np.testing.assert_allclose(k.jprod(lam, q), x, rtol=1e-9, atol=1e-10)
+    # dr is the change of the cone residual along the step.
+    a = 0.37
+    y = s + a * x
+    np.testing.assert_allclose(rs + k.dr(s, x, a), y[:, 0] ** 2 - np.sum(y[:, 1:] ** 2, axis=1),
+                               rtol=1e-9, atol=1e-10)
+    # The largest step lands on the boundary of the binding cone, all others stay inside.
+    t = k.soc_min_step(s, x, rs)
+    assert np.isfinite(t) and t > 0
+    e = s + t * x
+    res = e[:, 0] - np.linalg.norm(e[:, 1:], axis=1)
+    assert res.min() == pytest.approx(0.0, abs=1e-9 * np.abs(e).max())
+    assert np.all(res >= -1e-9 * np.abs(e).max())
+    assert k.soc_min_step(s, s, rs) == np.inf      # moving outward never leaves the cone
+    L = np.tril(rng.standard_normal((K, m, m)), -1) + 2 * np.eye(m)
+    np.testing.assert_allclose(k.lower_inverse(L) @ L, np.broadcast_to(np.eye(m), L.shape),
+                               atol=1e-12)
+
+
+def test_use_backend_validates():
+    with pytest.raises(ValueError, match="backend"):
+        with ck.use_backend("fortran"):
+            pass
+
+
+@pytest.mark.parametrize("model", ["gated", "relu"])
+def test_interior_point_same_iterates_on_both_backends(model):
+    """The solver's path does not depend on the kernels beyond round-off."""
+    if "numba" not in BACKENDS:
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(3)
+    n, d, P = 60, 4, 30
+    X = np.c_[rng.standard_normal((n, d - 1)), np.ones(n)]
+    y = np.sign(rng.standard_normal(n))
+    G = rng.standard_normal((d, P))
+    masks = X @ G >= 0
+    out = {}
+    for b in BACKENDS:
+        with ck.use_backend(b):
+            out[b] = solve_ipm(X, y, masks, get_loss("squared"), 1e-2, model=model, gates=G,
+                               tol=1e-7)
+    a, b = out["numpy"], out["numba"]
+    assert a.status.converged and b.status.converged
+    assert a.n_iter == b.n_iter
+    assert abs(a.objective - b.objective) <= 1e-9 * abs(a.objective)
