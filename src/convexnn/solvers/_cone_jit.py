@@ -162,15 +162,44 @@ def nt_inv_of_inverse(nu, v, det, w0, c, eta, x):
 
 
 @_jit
-def lin_min_ratio(dx, x):
+def lin_direction(C, dZ, Wq, wl, sl, zl):
+    n, K = C.shape
+    ds = np.empty((n, K))
+    dz = np.empty((n, K))
     best = math.inf
-    n, K = x.shape
     for i in range(n):
         for k in range(K):
-            t = dx[i, k] / x[i, k]
-            if t < best:
-                best = t
-    return best
+            a = C[i, k] * dZ[i, k]
+            b = Wq[i, k] - wl[i, k] * a
+            ds[i, k] = a
+            dz[i, k] = b
+            r = a / sl[i, k]
+            if r < best:
+                best = r
+            r = b / zl[i, k]
+            if r < best:
+                best = r
+    return ds, dz, best
+
+
+@_jit
+def lin_comp(sl, ds, zl, dz, a):
+    n, K = sl.shape
+    tot = 0.0
+    for i in range(n):
+        for k in range(K):
+            tot += (sl[i, k] + a * ds[i, k]) * (zl[i, k] + a * dz[i, k])
+    return tot
+
+
+@_jit
+def lin_corrector(sl, zl, ds, dz, smu):
+    n, K = sl.shape
+    out = np.empty((n, K))
+    for i in range(n):
+        for k in range(K):
+            out[i, k] = (-sl[i, k] * zl[i, k] + smu - ds[i, k] * dz[i, k]) / sl[i, k]
+    return out
 
 
 @_jit

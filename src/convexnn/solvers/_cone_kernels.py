@@ -41,6 +41,7 @@ __all__ = ["kernels", "use_backend", "available_backends"]
 # short rows here)
 # ---------------------------------------------------------------------------------------------
 def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products ``sum_j a_ij b_ij`` (one pass, no temporary)."""
     return np.einsum("ij,ij->i", a, b)
 
 
@@ -137,10 +138,26 @@ def nt_inv_of_inverse(nu: np.ndarray, v: np.ndarray, det: np.ndarray, w0: np.nda
     return out
 
 
-def lin_min_ratio(dx: np.ndarray, x: np.ndarray) -> float:
-    """``min(dx / x)`` over all entries (``x > 0``): the ratio test of the linear cone rows is
-    ``-1 / min`` when that is negative."""
-    return float(np.min(dx / x, initial=np.inf))
+def lin_direction(C: np.ndarray, dZ: np.ndarray, Wq: np.ndarray, wl: np.ndarray,
+                  sl: np.ndarray, zl: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The linear (cone-row) part of a Newton direction, ``(n, K)`` arrays: ``ds = C o dZ``,
+    ``dz = Wq - wl o ds``, and the smallest ratio ``min(ds / sl, dz / zl)`` (``sl, zl > 0``:
+    the rows' ratio test is ``-1 / min`` when that is negative)."""
+    ds = C * dZ
+    dz = Wq - wl * ds
+    r = min(float(np.min(ds / sl, initial=np.inf)), float(np.min(dz / zl, initial=np.inf)))
+    return ds, dz, r
+
+
+def lin_comp(sl: np.ndarray, ds: np.ndarray, zl: np.ndarray, dz: np.ndarray, a: float) -> float:
+    """Complementarity ``sum((sl + a ds) o (zl + a dz))`` of the linear rows after a step."""
+    return float(np.sum((sl + a * ds) * (zl + a * dz)))
+
+
+def lin_corrector(sl: np.ndarray, zl: np.ndarray, ds: np.ndarray, dz: np.ndarray,
+                  smu: float) -> np.ndarray:
+    """Mehrotra corrector of the linear rows, ``W^{-1} q = (-sl o zl + smu - ds o dz) / sl``."""
+    return (-sl * zl + smu - ds * dz) / sl
 
 
 def lower_inverse(L: np.ndarray) -> np.ndarray:
@@ -161,7 +178,7 @@ def lower_inverse(L: np.ndarray) -> np.ndarray:
 
 
 _NAMES = ("soc_min_step", "dr", "jprod", "jdiv", "nt_params", "nt_apply", "nt_apply_inv2",
-          "nt_inv_of_inverse", "lin_min_ratio", "lower_inverse")
+          "nt_inv_of_inverse", "lin_direction", "lin_comp", "lin_corrector", "lower_inverse")
 _NUMPY = SimpleNamespace(name="numpy", **{k: globals()[k] for k in _NAMES})
 
 
