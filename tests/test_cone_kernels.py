@@ -121,6 +121,42 @@ def test_kernels_satisfy_their_definitions(backend):
     np.testing.assert_allclose(sl * q, -sl * zl + 0.05 - ds * dz, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_block_factorizations(backend):
+    """W^{-2} in closed form, the Jacobi-scaled block Cholesky inverse and the pattern-pair
+    factor, against direct dense computations; broken-down blocks are flagged."""
+    from convexnn.solvers.interior_point import _NTScaling
+
+    rng = np.random.default_rng(5)
+    K, m = 12, 6
+    k = _impl(backend)
+    s, rs = _interior(rng, K, m)
+    z, rz = _interior(rng, K, m)
+    nt = _NTScaling(s, z, rs, rz)
+    Winv = nt.dense_inverse()
+    w0, w1, c, eta = nt.w0, nt.w1, nt.c, nt.eta
+    np.testing.assert_allclose(k.nt_inv2_dense(w0, w1, c, eta), Winv @ Winv, rtol=1e-12,
+                               atol=1e-12 * np.abs(Winv @ Winv).max())
+    A = rng.standard_normal((K, m, m + 2))
+    B = A @ A.transpose(0, 2, 1) * np.logspace(-6, 6, m)[None, :, None] ** 0.5 \
+        * np.logspace(-6, 6, m)[None, None, :] ** 0.5  # badly scaled SPD blocks
+    Linv, ok = k.block_chol_inv(B)
+    assert ok.all()
+    np.testing.assert_allclose(Linv.transpose(0, 2, 1) @ Linv @ B,
+                               np.broadcast_to(np.eye(m), B.shape), atol=1e-8)
+    assert np.allclose(np.triu(Linv, 1), 0.0)
+    C, okp = k.pair_factor(Linv)
+    assert okp.all() and C.shape == (K // 2, m - 1, m - 1)
+    G = np.linalg.inv(B)[:, 1:, 1:]
+    Gp = G[: K // 2] + G[K // 2:]
+    np.testing.assert_allclose(C @ C.transpose(0, 2, 1), Gp, rtol=1e-7,
+                               atol=1e-9 * np.abs(Gp).max())
+    bad = B.copy()
+    bad[3] = -np.eye(m)
+    _, ok2 = k.block_chol_inv(bad)
+    assert not ok2[3]
+
+
 def test_use_backend_validates():
     with pytest.raises(ValueError, match="backend"):
         with ck.use_backend("fortran"):
@@ -147,3 +183,28 @@ def test_interior_point_same_iterates_on_both_backends(model):
     assert a.status.converged and b.status.converged
     assert a.n_iter == b.n_iter
     assert abs(a.objective - b.objective) <= 1e-9 * abs(a.objective)
+
+
+def test_kkt_repairs_broken_blocks_alike_on_both_backends():
+    """A block that is singular in round-off: the per-block repair (numba) and the
+    whole-batch repair (NumPy) give the same factor."""
+    if "numba" not in BACKENDS:
+        pytest.skip("numba not installed")
+    from convexnn.solvers.interior_point import _KKT
+
+    rng = np.random.default_rng(7)
+    n, d, K = 30, 4, 10
+    X = rng.standard_normal((n, d))
+    S = (rng.random((n, K)) < 0.5).astype(float)
+    A = rng.standard_normal((K, d + 1, d + 3))
+    B = A @ A.transpose(0, 2, 1)
+    v = rng.standard_normal(d + 1)
+    B[2] = np.outer(v, v)  # rank one: Cholesky breaks down
+    E = rng.random(n) + 0.5
+    out = {}
+    for b in BACKENDS:
+        with ck.use_backend(b):
+            out[b] = _KKT(X, S, B.copy(), E).Linv
+    assert np.all(np.isfinite(out["numba"]))
+    np.testing.assert_allclose(out["numba"], out["numpy"], rtol=1e-6,
+                               atol=1e-8 * np.abs(out["numpy"]).max())

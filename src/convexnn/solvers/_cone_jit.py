@@ -216,3 +216,103 @@ def lower_inverse(L):
                     s += L[k, j, p] * Li[k, p, i]
                 Li[k, j, i] = -s * dj
     return Li
+
+
+@_jit
+def nt_inv2_dense(w0, w1, c, eta):
+    K, m1 = w1.shape
+    B = np.empty((K, m1 + 1, m1 + 1))
+    for k in range(K):
+        n2 = 0.0
+        for j in range(m1):
+            n2 += w1[k, j] * w1[k, j]
+        ie2 = 1.0 / (eta[k] * eta[k])
+        b = -(w0[k] + 1.0 + c[k] * n2) * ie2
+        e = (1.0 + 2.0 * c[k] + c[k] * c[k] * n2) * ie2
+        B[k, 0, 0] = (w0[k] * w0[k] + n2) * ie2
+        for i in range(m1):
+            B[k, 0, i + 1] = b * w1[k, i]
+            B[k, i + 1, 0] = b * w1[k, i]
+            ei = e * w1[k, i]
+            for j in range(m1):
+                B[k, i + 1, j + 1] = ei * w1[k, j]
+            B[k, i + 1, i + 1] += ie2
+    return B
+
+
+@_jit
+def _chol_scaled(A, L, dg):
+    """Cholesky ``L`` of ``diag(dg)^{-1} A diag(dg)^{-1}``, ``dg = diag(A)^{1/2}``, in place;
+    False if a pivot is not positive."""
+    m = A.shape[0]
+    for i in range(m):
+        dg[i] = math.sqrt(max(A[i, i], 1e-300))
+    for j in range(m):
+        s = A[j, j] / (dg[j] * dg[j])
+        for p in range(j):
+            s -= L[j, p] * L[j, p]
+        if not s > 0:
+            return False
+        ljj = math.sqrt(s)
+        L[j, j] = ljj
+        for i in range(j + 1, m):
+            t = A[i, j] / (dg[i] * dg[j])
+            for p in range(j):
+                t -= L[i, p] * L[j, p]
+            L[i, j] = t / ljj
+    return True
+
+
+@_jit
+def block_chol_inv(B):
+    K, m, _ = B.shape
+    Li = np.zeros((K, m, m))
+    ok = np.ones(K, dtype=np.bool_)
+    L = np.zeros((m, m))
+    dg = np.empty(m)
+    for k in range(K):
+        if not _chol_scaled(B[k], L, dg):
+            ok[k] = False
+            continue
+        for j in range(m):  # forward substitution, then the column scaling by 1 / dg
+            dj = 1.0 / L[j, j]
+            Li[k, j, j] = dj
+            for i in range(j):
+                s = 0.0
+                for p in range(i, j):
+                    s += L[j, p] * Li[k, p, i]
+                Li[k, j, i] = -s * dj
+        for i in range(m):
+            for j in range(i + 1):
+                Li[k, i, j] /= dg[j]
+    return Li, ok
+
+
+@_jit
+def pair_factor(Linv):
+    K, m, _ = Linv.shape
+    k2 = K // 2
+    d = m - 1
+    C = np.zeros((k2, d, d))
+    ok = np.ones(k2, dtype=np.bool_)
+    Gp = np.empty((d, d))
+    L = np.zeros((d, d))
+    dg = np.empty(d)
+    for j in range(k2):
+        # Gp = sum over the pair of [Linv^T Linv]_uu; Linv is lower triangular, so column
+        # 1 + a is zero above row 1 + a
+        for a in range(d):
+            for b in range(a + 1):
+                s = 0.0
+                for g in (j, j + k2):
+                    for r in range(a + 1, m):
+                        s += Linv[g, r, a + 1] * Linv[g, r, b + 1]
+                Gp[a, b] = s
+                Gp[b, a] = s
+        if not _chol_scaled(Gp, L, dg):
+            ok[j] = False
+            continue
+        for a in range(d):
+            for b in range(a + 1):
+                C[j, a, b] = L[a, b] * dg[a]
+    return C, ok

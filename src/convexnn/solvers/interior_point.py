@@ -268,7 +268,7 @@ class _NTScaling:
     ``W = eta [[w0, w1^T], [w1, I + c w1 w1^T]]``, ``c = 1 / (1 + w0)``, with
     ``w = (s/sqrt(rs) + J z/sqrt(rz)) / (2 gamma)`` and ``eta = (rs / rz)^(1/4)``; ``W^{-1}``
     flips the sign of ``w1`` and divides by ``eta``. Applying ``W`` or ``W^{-1}`` costs
-    ``O(K m)`` (the dense ``K x m x m`` matrices, :meth:`dense_inverse`, are formed only where the
+    ``O(K m)`` (the dense ``K x m x m`` matrices, :meth:`inv2_dense`, are formed only where the
     ReLU model's Newton blocks need them)."""
 
     def __init__(self, s: np.ndarray, z: np.ndarray, rs: np.ndarray, rz: np.ndarray) -> None:
@@ -310,6 +310,10 @@ class _NTScaling:
         coef = np.maximum(e2 * (nu * nu + self.w0 * self.w0) / (det * det) - e2, 0.0)
         return e2, v * np.sqrt(coef)[:, None]
 
+    def inv2_dense(self) -> np.ndarray:
+        """The matrices ``W^{-2}`` (K, m, m), in closed form (:func:`._cone_kernels.nt_inv2_dense`)."""
+        return np.asarray(self._k.nt_inv2_dense(self.w0, self.w1, self.c, self.eta))
+
     def dense_inverse(self) -> np.ndarray:
         """The matrices ``W^{-1}``, (K, m, m)."""
         w0, w1 = self.w0, self.w1
@@ -343,6 +347,17 @@ def _gram_threads(r: int, k: int) -> int:
     CPUs), else 1.
     """
     return min(2, os.cpu_count() or 1) if float(r) * r * k >= GRAM_THREADS_MIN else 1
+
+
+def _clamped_chol_inv(B: np.ndarray) -> np.ndarray:
+    """``Linv`` with ``Linv^T Linv`` the inverse of the Jacobi-scaled blocks ``B`` (K, m, m)
+    after clamping their eigenvalues at ``1e-14`` of the largest: the repair of blocks whose
+    Cholesky factorization broke down in round-off."""
+    dg = np.sqrt(np.maximum(np.einsum("kii->ki", B), 1e-300))
+    w, V = np.linalg.eigh(B / (dg[:, :, None] * dg[:, None, :]))
+    w = np.maximum(w, 1e-14 * np.max(np.abs(w), axis=1, keepdims=True) + 1e-300)
+    Lc = np.linalg.cholesky((V * w[:, None, :]) @ V.transpose(0, 2, 1))
+    return _lower_inverse(Lc) / dg[:, None, :]
 
 
 def _lower_inverse(L: np.ndarray) -> np.ndarray:
@@ -398,17 +413,13 @@ class _KKT(_FactoredN):
         n = X.shape[0]
         K, m, _ = B.shape
         # Jacobi-scaled block Cholesky (the blocks of groups near zero or of rows near their
-        # cone boundary have entries many orders apart).
-        dg = np.sqrt(np.maximum(np.einsum("kii->ki", B), 1e-300))
-        Bs = B / (dg[:, :, None] * dg[:, None, :])
-        try:
-            Lc = np.linalg.cholesky(Bs)
-        except np.linalg.LinAlgError:
-            w, V = np.linalg.eigh(Bs)
-            w = np.maximum(w, 1e-14 * np.max(np.abs(w), axis=1, keepdims=True) + 1e-300)
-            Lc = np.linalg.cholesky((V * w[:, None, :]) @ V.transpose(0, 2, 1))
-        # Linv = Lc^{-1} D^{-1}:  B^{-1} = Linv^T Linv.
-        self.Linv = _lower_inverse(Lc) / dg[:, None, :]
+        # cone boundary have entries many orders apart); the blocks where it breaks down
+        # (round-off) are repaired by an eigenvalue clamp. Linv = Lc^{-1} D^{-1}, so
+        # B^{-1} = Linv^T Linv.
+        Linv, ok = kernels().block_chol_inv(B)
+        if not ok.all():
+            Linv[~ok] = _clamped_chol_inv(B[~ok])
+        self.Linv = Linv
         self.K, self.m = K, m
         self.X, self.S, self.E = X, S, E
         self.wood = n <= K * m
@@ -435,18 +446,16 @@ class _KKT(_FactoredN):
         """``[diag(E |S_j|) X C_j]_j`` (n, K d / 2) with ``C_j C_j^T = G_{v_j} + G_{w_j}``."""
         n, d = X.shape
         k = self.K // 2
-        Lu = self.Linv[:, :, 1:]
-        G = Lu.transpose(0, 2, 1) @ Lu  # [B_g^{-1}]_uu (batched GEMM; einsum: 7x slower)
-        Gp = G[:k] + G[k:]
-        # Jacobi-scaled Cholesky, as for B (eigenvalue clamp where it fails).
-        dg = np.sqrt(np.maximum(np.einsum("kii->ki", Gp), 1e-300))
-        Gs = Gp / (dg[:, :, None] * dg[:, None, :])
-        try:
-            C = np.linalg.cholesky(Gs)
-        except np.linalg.LinAlgError:
-            w, V = np.linalg.eigh(Gs)
-            C = V * np.sqrt(np.maximum(w, 0.0))[:, None, :]
-        C *= dg[:, :, None]
+        # Jacobi-scaled Cholesky of G_v + G_w, as for B (eigenvalue clamp where it fails).
+        C, ok = kernels().pair_factor(self.Linv)
+        if not ok.all():
+            Lu = self.Linv[:, :, 1:]
+            bad = np.flatnonzero(~ok)
+            Gp = (Lu[bad].transpose(0, 2, 1) @ Lu[bad]
+                  + Lu[bad + k].transpose(0, 2, 1) @ Lu[bad + k])
+            dg = np.sqrt(np.maximum(np.einsum("kii->ki", Gp), 1e-300))
+            w, V = np.linalg.eigh(Gp / (dg[:, :, None] * dg[:, None, :]))
+            C[bad] = (V * np.sqrt(np.maximum(w, 0.0))[:, None, :]) * dg[:, :, None]
         Qp = X @ C.transpose(1, 0, 2).reshape(d, k * d)  # block j: X C_j
         Qp.reshape(n, k, d)[...] *= (np.abs(S[:, :k]) * E[:, None])[:, :, None]
         return Qp
@@ -1070,8 +1079,7 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             if XXt is not None:
                 kkt = _GatedKKT(X, Sw, nt, E, XXt, gram_threads=gram_threads)
             else:
-                Winv = nt.dense_inverse()
-                B = Winv @ Winv
+                B = nt.inv2_dense()
                 if Cw is not None:
                     wl = Zl / sl
                     B[:, 1:, 1:] += (wl.T @ XXu)[:, sym].reshape(K, d, d)
