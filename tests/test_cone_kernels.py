@@ -58,9 +58,9 @@ def test_backends_agree(m):
     for u, v in zip(a.lin_direction(C, dZ, Wq, zl / sl, sl, zl),
                     b.lin_direction(C, dZ, Wq, zl / sl, sl, zl), strict=True):
         np.testing.assert_allclose(u, v, rtol=1e-14)
-    ds, dz, _ = a.lin_direction(C, dZ, Wq, zl / sl, sl, zl)
-    assert a.lin_comp(sl, ds, zl, dz, 0.4) == pytest.approx(b.lin_comp(sl, ds, zl, dz, 0.4),
-                                                            rel=1e-12)
+    ds, dz, _, _ = a.lin_direction(C, dZ, Wq, zl / sl, sl, zl)
+    assert a.lin_comp(sl, ds, zl, dz, 0.4, 0.7) == pytest.approx(
+        b.lin_comp(sl, ds, zl, dz, 0.4, 0.7), rel=1e-12)
     np.testing.assert_allclose(a.lin_corrector(sl, zl, ds, dz, 0.2),
                                b.lin_corrector(sl, zl, ds, dz, 0.2), rtol=1e-13)
     L = np.tril(rng.standard_normal((K, m, m)), -1) + np.eye(m) * (1 + rng.random((K, 1, 1)))
@@ -109,14 +109,15 @@ def test_kernels_satisfy_their_definitions(backend):
     sl, zl = rng.random((n, K)) + 0.1, rng.random((n, K)) + 0.1
     C = np.where(rng.random((n, K)) < 0.5, -1.0, 1.0)
     dZ, Wq = rng.standard_normal((n, K)), rng.standard_normal((n, K))
-    ds, dz, r = k.lin_direction(C, dZ, Wq, zl / sl, sl, zl)
+    ds, dz, rs, rz = k.lin_direction(C, dZ, Wq, zl / sl, sl, zl)
     np.testing.assert_allclose(ds, C * dZ)
     np.testing.assert_allclose(dz, Wq - (zl / sl) * ds)
-    assert r < 0
-    lo = min(float(np.min(sl - ds / r)), float(np.min(zl - dz / r)))
-    assert lo == pytest.approx(0.0, abs=1e-12) and lo >= -1e-12
-    assert k.lin_comp(sl, ds, zl, dz, 0.3) == pytest.approx(
-        float(np.sum((sl + 0.3 * ds) * (zl + 0.3 * dz))), rel=1e-13)
+    assert rs < 0 and rz < 0
+    for x, dx, r in ((sl, ds, rs), (zl, dz, rz)):
+        lo = float(np.min(x - dx / r))
+        assert lo == pytest.approx(0.0, abs=1e-12) and lo >= -1e-12
+    assert k.lin_comp(sl, ds, zl, dz, 0.3, 0.6) == pytest.approx(
+        float(np.sum((sl + 0.3 * ds) * (zl + 0.6 * dz))), rel=1e-13)
     q = k.lin_corrector(sl, zl, ds, dz, 0.05)
     np.testing.assert_allclose(sl * q, -sl * zl + 0.05 - ds * dz, rtol=1e-12, atol=1e-14)
 

@@ -166,7 +166,8 @@ def lin_direction(C, dZ, Wq, wl, sl, zl):
     n, K = C.shape
     ds = np.empty((n, K))
     dz = np.empty((n, K))
-    best = math.inf
+    rs = math.inf
+    rz = math.inf
     for i in range(n):
         for k in range(K):
             a = C[i, k] * dZ[i, k]
@@ -174,21 +175,21 @@ def lin_direction(C, dZ, Wq, wl, sl, zl):
             ds[i, k] = a
             dz[i, k] = b
             r = a / sl[i, k]
-            if r < best:
-                best = r
+            if r < rs:
+                rs = r
             r = b / zl[i, k]
-            if r < best:
-                best = r
-    return ds, dz, best
+            if r < rz:
+                rz = r
+    return ds, dz, rs, rz
 
 
 @_jit
-def lin_comp(sl, ds, zl, dz, a):
+def lin_comp(sl, ds, zl, dz, ap, ad):
     n, K = sl.shape
     tot = 0.0
     for i in range(n):
         for k in range(K):
-            tot += (sl[i, k] + a * ds[i, k]) * (zl[i, k] + a * dz[i, k])
+            tot += (sl[i, k] + ap * ds[i, k]) * (zl[i, k] + ad * dz[i, k])
     return tot
 
 

@@ -139,19 +139,21 @@ def nt_inv_of_inverse(nu: np.ndarray, v: np.ndarray, det: np.ndarray, w0: np.nda
 
 
 def lin_direction(C: np.ndarray, dZ: np.ndarray, Wq: np.ndarray, wl: np.ndarray,
-                  sl: np.ndarray, zl: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+                  sl: np.ndarray, zl: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
     """The linear (cone-row) part of a Newton direction, ``(n, K)`` arrays: ``ds = C o dZ``,
-    ``dz = Wq - wl o ds``, and the smallest ratio ``min(ds / sl, dz / zl)`` (``sl, zl > 0``:
-    the rows' ratio test is ``-1 / min`` when that is negative)."""
+    ``dz = Wq - wl o ds``, and the smallest ratios ``min(ds / sl)`` and ``min(dz / zl)``
+    (``sl, zl > 0``: each side's ratio test is ``-1 / min`` when that is negative)."""
     ds = C * dZ
     dz = Wq - wl * ds
-    r = min(float(np.min(ds / sl, initial=np.inf)), float(np.min(dz / zl, initial=np.inf)))
-    return ds, dz, r
+    return (ds, dz, float(np.min(ds / sl, initial=np.inf)),
+            float(np.min(dz / zl, initial=np.inf)))
 
 
-def lin_comp(sl: np.ndarray, ds: np.ndarray, zl: np.ndarray, dz: np.ndarray, a: float) -> float:
-    """Complementarity ``sum((sl + a ds) o (zl + a dz))`` of the linear rows after a step."""
-    return float(np.sum((sl + a * ds) * (zl + a * dz)))
+def lin_comp(sl: np.ndarray, ds: np.ndarray, zl: np.ndarray, dz: np.ndarray, ap: float,
+             ad: float) -> float:
+    """Complementarity ``sum((sl + ap ds) o (zl + ad dz))`` of the linear rows after a step
+    (primal step ``ap``, dual ``ad``)."""
+    return float(np.sum((sl + ap * ds) * (zl + ad * dz)))
 
 
 def lin_corrector(sl: np.ndarray, zl: np.ndarray, ds: np.ndarray, dz: np.ndarray,

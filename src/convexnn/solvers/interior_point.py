@@ -572,8 +572,8 @@ class _Step:
     def direction(self, rc_soc: np.ndarray, Wq_l: np.ndarray | None) -> tuple[Any, ...]:
         """Solve the Newton system for the SOC complementarity right-hand side ``rc_soc`` and
         the linear rows' ``W^{-1} q`` (``Wq_l``); returns ``dx, X du, dz_soc, ds_lin, dz_lin``
-        and ``r_lin``, the smallest ratio ``ds / s`` or ``dz / z`` over the linear rows (their
-        ratio test; ``inf`` without them)."""
+        and ``r_lin``, the smallest ratios ``ds / s`` and ``dz / z`` over the linear rows (their
+        ratio tests; ``inf`` without them)."""
         qs = _jdiv(self.lam, rc_soc, self.detl)
         Wq_s = self.nt.apply(qs, inverse=True)
         K, m = Wq_s.shape
@@ -586,24 +586,27 @@ class _Step:
         dz_s = Wq_s - self.nt.apply_inv2(dx)
         dZ = self.X @ dx[:, 1:].T
         ds_l = dz_l = None
-        r_lin = np.inf
+        rs_lin = rz_lin = np.inf
         if (self.Cw is not None and Wq_l is not None and self.wl is not None
                 and self.sl is not None and self.Zl is not None):
-            # ds = C o dZ, dz = W^{-1} q - (z / s) o ds and their ratio test, in one pass
+            # ds = C o dZ, dz = W^{-1} q - (z / s) o ds and their ratio tests, in one pass
             # (no copy by boolean indexing when every row is valid, the usual case)
-            ds_l, dz_l, r_lin = kernels().lin_direction(
+            ds_l, dz_l, rs_lin, rz_lin = kernels().lin_direction(
                 self.Cw, dZ if self.all_valid else dZ[self.valid], Wq_l, self.wl, self.sl,
                 self.Zl)
-        return dx, dZ, dz_s, ds_l, dz_l, float(r_lin)
+        return dx, dZ, dz_s, ds_l, dz_l, (float(rs_lin), float(rz_lin))
 
-    def max_step(self, ds_s: np.ndarray, dz_s: np.ndarray, r_lin: float) -> float:
-        """Largest step keeping primal and dual strictly inside their cones (``r_lin`` from
-        :meth:`direction`: the linear rows' limit is ``-1 / r_lin`` when that is negative)."""
-        a = min(_soc_max_step(self.s_soc, ds_s, self.r_s),
-                _soc_max_step(self.zs, dz_s, self.r_z))
-        if r_lin < 0:
-            a = min(a, -1.0 / r_lin)
-        return a
+    def max_steps(self, ds_s: np.ndarray, dz_s: np.ndarray, r_lin: tuple[float, float]
+                  ) -> tuple[float, float]:
+        """Largest primal and dual steps keeping each strictly inside its cones (``r_lin``
+        from :meth:`direction`: the linear rows' limits are ``-1 / r`` where ``r < 0``)."""
+        ap = _soc_max_step(self.s_soc, ds_s, self.r_s)
+        ad = _soc_max_step(self.zs, dz_s, self.r_z)
+        if r_lin[0] < 0:
+            ap = min(ap, -1.0 / r_lin[0])
+        if r_lin[1] < 0:
+            ad = min(ad, -1.0 / r_lin[1])
+        return ap, ad
 
 
 # ---------------------------------------------------------------------------------------------
@@ -697,6 +700,14 @@ def solve_ipm(
     with blas_threads(num_threads):
         return _solve(Xa, ya, D, loss, beta, model, gates, U0, tol, max_iter, time_limit,
                       callback, screen, max_rounds, num_threads == 1)
+
+
+def _steps(ap: float, ad: float, frac: float) -> tuple[float, float]:
+    """The primal and dual step lengths from their largest feasible ones: ``frac`` of the
+    smaller, at most 1, for both. (Separate primal and dual steps, as LP codes take them, were
+    tried: more steps on four of six UCI sets, median 0.98x for the ReLU fit.)"""
+    a = min(1.0, frac * min(ap, ad))
+    return a, a
 
 
 def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float, model: str,
@@ -1091,10 +1102,10 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             lamlam = _jprod(lam, lam)
             dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(-lamlam,
                                                              None if Zl is None else -Zl)
-            a_aff = min(1.0, step.max_step(dx, dz_s, r_lin))
-            comp_a = float(np.sum((s_soc + a_aff * dx) * (zs + a_aff * dz_s)))
+            ap, ad = _steps(*step.max_steps(dx, dz_s, r_lin), 1.0)
+            comp_a = float(np.sum((s_soc + ap * dx) * (zs + ad * dz_s)))
             if Cw is not None:
-                comp_a += float(kernels().lin_comp(sl, ds_l, Zl, dz_l, a_aff))
+                comp_a += float(kernels().lin_comp(sl, ds_l, Zl, dz_l, ap, ad))
             sigma = min(1.0, max(comp_a, 0.0) / comp) ** 3
             # corrector (Mehrotra second-order term, centering sigma mu)
             Wds = nt.apply(dx, inverse=True)
@@ -1105,18 +1116,18 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             if Cw is not None:
                 Wq_l = kernels().lin_corrector(sl, Zl, ds_l, dz_l, sigma * mu_c)
             dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(rc, Wq_l)
-            a = min(1.0, 0.99 * step.max_step(dx, dz_s, r_lin))
-            if not np.isfinite(a) or a <= 0:
+            ap, ad = _steps(*step.max_steps(dx, dz_s, r_lin), 0.99)
+            if not (np.isfinite(ap) and np.isfinite(ad)) or min(ap, ad) <= 0:
                 status = SolverStatus.NUMERICAL_ERROR
                 break
-            n_small = n_small + 1 if a < 1e-3 else 0
+            n_small = n_small + 1 if min(ap, ad) < 1e-3 else 0
             if n_small >= 5:  # jammed at the limit of double precision
                 stalled = True
                 break
-            r_s = r_s + _dr(s_soc, dx, a)
-            r_z = r_z + _dr(zs, dz_s, a)
-            s_soc = s_soc + a * dx
-            zs = zs + a * dz_s
+            r_s = r_s + _dr(s_soc, dx, ap)
+            r_z = r_z + _dr(zs, dz_s, ad)
+            s_soc = s_soc + ap * dx
+            zs = zs + ad * dz_s
             # guard the carried cone residuals against drift (never above the direct value's
             # order, never non-positive)
             r_s = np.maximum(r_s, 1e-3 * np.maximum(
@@ -1124,11 +1135,11 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             r_z = np.maximum(r_z, 1e-3 * np.maximum(
                 zs[:, 0] ** 2 - _rowdot(zs[:, 1:], zs[:, 1:]), 1e-300))
             U = s_soc[:, 1:]
-            Z = Z + a * dZ
+            Z = Z + ap * dZ
             f = _rowdot(Sw, Z)
             if Cw is not None:
-                sl = sl + a * ds_l
-                Zl = Zl + a * dz_l
+                sl = sl + ap * ds_l
+                Zl = Zl + ad * dz_l
     except KeyboardInterrupt:
         status = SolverStatus.INTERRUPTED
 
