@@ -16,16 +16,21 @@ _jit = numba.njit(cache=True, nogil=True)
 
 
 @_jit
+def _lorentz(x, y, k):
+    """``x_k0 y_k0 - x_k1 . y_k1`` (row ``k``)."""
+    s = x[k, 0] * y[k, 0]
+    for j in range(1, x.shape[1]):
+        s -= x[k, j] * y[k, j]
+    return s
+
+
+@_jit
 def soc_min_step(x, dx, rx):
-    K, m = x.shape
+    K = x.shape[0]
     best = math.inf
     for k in range(K):
-        qa = dx[k, 0] * dx[k, 0]
-        qb = x[k, 0] * dx[k, 0]
-        for j in range(1, m):
-            qa -= dx[k, j] * dx[k, j]
-            qb -= x[k, j] * dx[k, j]
-        qb *= 2.0
+        qa = _lorentz(dx, dx, k)
+        qb = 2.0 * _lorentz(x, dx, k)
         disc = qb * qb - 4.0 * qa * rx[k]
         if disc >= 0:
             sq = math.sqrt(disc)
@@ -47,15 +52,10 @@ def soc_min_step(x, dx, rx):
 
 @_jit
 def dr(x, dx, a):
-    K, m = x.shape
+    K = x.shape[0]
     out = np.empty(K)
     for k in range(K):
-        b = x[k, 0] * dx[k, 0]
-        q = dx[k, 0] * dx[k, 0]
-        for j in range(1, m):
-            b -= x[k, j] * dx[k, j]
-            q -= dx[k, j] * dx[k, j]
-        out[k] = a * (2.0 * b + a * q)
+        out[k] = a * (2.0 * _lorentz(x, dx, k) + a * _lorentz(dx, dx, k))
     return out
 
 

@@ -134,7 +134,8 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
     * a group leaves ``S`` (is set to zero) when the quadratic model says a block-coordinate
       step would zero it, ``||grad_g - H_gg u_g|| <= beta``, or when its norm falls below
       ``1e-5`` of the largest (Newton alone only shrinks such a group geometrically: its
-      optimum is the kink at zero);
+      optimum is the kink at zero), or when a failed full step reverses it
+      (``u_g . (u_g + p_g) < 0``);
     * when Newton stalls on ``S``, the groups outside ``S`` that violate the dual constraint
       (``h_g = ||(D_g X)^T grad L|| > beta``) enter, at their proximal-gradient step
       ``-(1 - beta / h_g) (D_g X)^T grad L / L_g`` with ``L_g = ||D_g X||^2 L''_max``.
