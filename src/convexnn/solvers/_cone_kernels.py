@@ -45,6 +45,13 @@ def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", a, b)
 
 
+def _jacobi(B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jacobi scaling of a batch of symmetric blocks (K, m, m): ``D^{-1} B D^{-1}`` and the
+    ``D = diag(B)^{1/2}`` (K, m) used (diagonals floored at 1e-300)."""
+    dg = np.sqrt(np.maximum(np.einsum("kii->ki", B), 1e-300))
+    return B / (dg[:, :, None] * dg[:, None, :]), dg
+
+
 def soc_min_step(x: np.ndarray, dx: np.ndarray, rx: np.ndarray) -> float:
     """Largest ``a`` with ``x_k + a dx_k`` in the cone for every ``k`` (``inf`` if none binds);
     ``rx = x0^2 - |x1|^2 > 0`` is kept accurately by the caller (it cancels near the
@@ -205,8 +212,7 @@ def block_chol_inv(B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     blocks of groups near zero or of rows near their cone boundary have entries many orders
     apart), and a flag per block (False where the factorization broke down: the caller
     repairs those blocks). Here all blocks fail together (one batched LAPACK call)."""
-    dg = np.sqrt(np.maximum(np.einsum("kii->ki", B), 1e-300))
-    Bs = B / (dg[:, :, None] * dg[:, None, :])
+    Bs, dg = _jacobi(B)
     try:
         Lc = np.linalg.cholesky(Bs)
     except np.linalg.LinAlgError:
@@ -222,8 +228,7 @@ def pair_factor(Linv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Lu = Linv[:, :, 1:]
     G = Lu.transpose(0, 2, 1) @ Lu  # batched GEMM (einsum: 7x slower)
     Gp = G[:k] + G[k:]
-    dg = np.sqrt(np.maximum(np.einsum("kii->ki", Gp), 1e-300))
-    Gs = Gp / (dg[:, :, None] * dg[:, None, :])
+    Gs, dg = _jacobi(Gp)
     try:
         C = np.linalg.cholesky(Gs)
     except np.linalg.LinAlgError:

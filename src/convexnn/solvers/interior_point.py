@@ -142,7 +142,7 @@ import scipy.linalg as sla
 from .._backend import blas_threads, to_numpy
 from ..losses import Loss
 from ._cone_dual import cone_dual_norms, cone_dual_norms_exact, refine_exact
-from ._cone_kernels import _rowdot, kernels
+from ._cone_kernels import _jacobi, _rowdot, kernels
 from ._result import SolverResult, SolverStatus
 
 __all__ = ["solve_ipm"]
@@ -211,16 +211,26 @@ def _interior_gates(X: np.ndarray, Cs: np.ndarray, gates: np.ndarray | None
     return H, ok
 
 
+def _outer_upper(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The upper triangles of the products ``x_k x_k^T`` of the rows of ``X``, ``(n, d(d+1)/2)``,
+    and the index ``sym`` (``d^2``) that gathers a full symmetric ``d x d`` matrix from such a
+    triangle: ``(W.T @ XXu)[:, sym].reshape(-1, d, d) = sum_k w_k x_k x_k^T`` for each column
+    of ``W`` at half the flops of the full product (statlog-heart, 500 columns: 3.4 -> 1.7 ms,
+    0.13 ms the gather -- a scatter into both triangles cost 1.7 ms)."""
+    d = X.shape[1]
+    iu = np.triu_indices(d)
+    sym = np.empty((d, d), dtype=np.intp)
+    sym[iu] = sym[iu[1], iu[0]] = np.arange(iu[0].size)
+    return X[:, iu[0]] * X[:, iu[1]], sym.ravel()
+
+
 def _center_in_cones(X: np.ndarray, Cs: np.ndarray, H: np.ndarray, steps: int = 10) -> np.ndarray:
     """Move interior points toward the analytic centers of ``{u : Cs_p * X u >= 0}`` capped by
     a ball: ``max sum_k log(Cs_pk x_k . u) - (m/2) ||u||^2`` by damped Newton, batched over the
     patterns (``m`` rows). Gates from enumeration or from a trained network can lie within
     ``1e-5`` of a cone boundary; a centered start keeps the first Newton systems well scaled."""
     m, d = X.shape
-    iu = np.triu_indices(d)
-    XXu = X[:, iu[0]] * X[:, iu[1]]  # upper triangles of x_k x_k^T (the Hessians are symmetric)
-    sym = np.empty((d, d), dtype=np.intp)
-    sym[iu] = sym[iu[1], iu[0]] = np.arange(iu[0].size)
+    XXu, sym = _outer_upper(X)  # the Hessians are symmetric
     U = H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), 1e-300)
     # Each pattern stops once its own Newton decrement is below 1e-8 (most do by the 7th step
     # on spect and statlog-heart; a few take all ten), so the late steps only cost the
@@ -231,7 +241,7 @@ def _center_in_cones(X: np.ndarray, Cs: np.ndarray, H: np.ndarray, steps: int = 
         sl = Ca * (X @ Ua.T)  # (m, |act|) > 0
         inv = 1.0 / sl
         g = (Ca * inv).T @ X - m * Ua
-        Hs = ((inv * inv).T @ XXu)[:, sym.ravel()].reshape(-1, d, d)
+        Hs = ((inv * inv).T @ XXu)[:, sym].reshape(-1, d, d)
         Hs[:, np.arange(d), np.arange(d)] += m
         du = np.linalg.solve(Hs, g[:, :, None])[:, :, 0]
         go = _rowdot(g, du) >= 1e-8
@@ -363,8 +373,8 @@ def _clamped_chol_inv(B: np.ndarray) -> np.ndarray:
     """``Linv`` with ``Linv^T Linv`` the inverse of the Jacobi-scaled blocks ``B`` (K, m, m)
     after clamping their eigenvalues at ``1e-14`` of the largest: the repair of blocks whose
     Cholesky factorization broke down in round-off."""
-    dg = np.sqrt(np.maximum(np.einsum("kii->ki", B), 1e-300))
-    w, V = np.linalg.eigh(B / (dg[:, :, None] * dg[:, None, :]))
+    Bs, dg = _jacobi(B)
+    w, V = np.linalg.eigh(Bs)
     w = np.maximum(w, 1e-14 * np.max(np.abs(w), axis=1, keepdims=True) + 1e-300)
     Lc = np.linalg.cholesky((V * w[:, None, :]) @ V.transpose(0, 2, 1))
     return _lower_inverse(Lc) / dg[:, None, :]
@@ -474,8 +484,8 @@ class _KKT(_FactoredN):
             bad = np.flatnonzero(~ok)
             Gp = (Lu[bad].transpose(0, 2, 1) @ Lu[bad]
                   + Lu[bad + k].transpose(0, 2, 1) @ Lu[bad + k])
-            dg = np.sqrt(np.maximum(np.einsum("kii->ki", Gp), 1e-300))
-            w, V = np.linalg.eigh(Gp / (dg[:, :, None] * dg[:, None, :]))
+            Gs, dg = _jacobi(Gp)
+            w, V = np.linalg.eigh(Gs)
             C[bad] = (V * np.sqrt(np.maximum(w, 0.0))[:, None, :]) * dg[:, :, None]
         Qp = X @ C.transpose(1, 0, 2).reshape(d, k * d)  # block j: X C_j
         Qp.reshape(n, k, d)[...] *= (np.abs(S[:, :k]) * E[:, None])[:, :, None]
@@ -617,17 +627,18 @@ class _Step:
                 self.Zl)
         return dx, dZ, dz_s, ds_l, dz_l, (float(rs_lin), float(rz_lin))
 
-    def max_steps(self, ds_s: np.ndarray, dz_s: np.ndarray, r_lin: tuple[float, float]
-                  ) -> tuple[float, float]:
-        """Largest primal and dual steps keeping each strictly inside its cones (``r_lin``
-        from :meth:`direction`: the linear rows' limits are ``-1 / r`` where ``r < 0``)."""
-        ap = _soc_max_step(self.s_soc, ds_s, self.r_s)
-        ad = _soc_max_step(self.zs, dz_s, self.r_z)
-        if r_lin[0] < 0:
-            ap = min(ap, -1.0 / r_lin[0])
-        if r_lin[1] < 0:
-            ad = min(ad, -1.0 / r_lin[1])
-        return ap, ad
+    def max_step(self, ds_s: np.ndarray, dz_s: np.ndarray, r_lin: tuple[float, float]
+                 ) -> float:
+        """Largest step keeping primal and dual strictly inside their cones (``r_lin`` from
+        :meth:`direction`: the linear rows' limits are ``-1 / r`` where ``r < 0``). One step
+        for both: separate primal and dual steps, as LP codes take them, were tried -- more
+        steps on four of six UCI sets, median 0.98x for the ReLU fit."""
+        a = min(_soc_max_step(self.s_soc, ds_s, self.r_s),
+                _soc_max_step(self.zs, dz_s, self.r_z))
+        for r in r_lin:
+            if r < 0:
+                a = min(a, -1.0 / r)
+        return a
 
 
 # ---------------------------------------------------------------------------------------------
@@ -721,14 +732,6 @@ def solve_ipm(
     with blas_threads(num_threads):
         return _solve(Xa, ya, D, loss, beta, model, gates, U0, tol, max_iter, time_limit,
                       callback, screen, max_rounds, num_threads == 1)
-
-
-def _steps(ap: float, ad: float, frac: float) -> tuple[float, float]:
-    """The primal and dual step lengths from their largest feasible ones: ``frac`` of the
-    smaller, at most 1, for both. (Separate primal and dual steps, as LP codes take them, were
-    tried: more steps on four of six UCI sets, median 0.98x for the ReLU fit.)"""
-    a = min(1.0, frac * min(ap, ad))
-    return a, a
 
 
 def _solve(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: float, model: str,
@@ -829,15 +832,8 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
     Sw = S[:, idx]
     Cw = None if Call is None else Call[valid][:, idx]
     # The cone rows' term of the Newton blocks, X^T diag(z_g / s_g) X for every group, from the
-    # products x_k x_k^T: only their upper triangles (the blocks are symmetric), which halves
-    # the (K x n) @ (n x d(d+1)/2) product; ``sym`` maps each (i, j) to its upper-triangle
-    # column (one gather rebuilds the full blocks; statlog-heart, K = 500: 3.4 -> 1.7 ms for the
-    # product, 0.13 ms the gather -- a scatter into both triangles cost 1.7 ms).
-    iu = np.triu_indices(d)
-    XXu = Xv[:, iu[0]] * Xv[:, iu[1]] if relu else None
-    sym2 = np.empty((d, d), dtype=np.intp)
-    sym2[iu] = sym2[iu[1], iu[0]] = np.arange(iu[0].size)
-    sym = sym2.ravel()
+    # upper triangles of the products x_k x_k^T (the blocks are symmetric: half the product).
+    XXu, sym = _outer_upper(Xv) if relu else (None, None)
     # Gated model: the structured factorization (O(n^2 K) per step) whenever Woodbury
     # (n <= K (d + 1)) is the cheaper form; the dense K (d+1) system otherwise.
     XXt = X @ X.T if not relu and n <= K * (d + 1) else None
@@ -1123,10 +1119,10 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             lamlam = _jprod(lam, lam)
             dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(-lamlam,
                                                              None if Zl is None else -Zl)
-            ap, ad = _steps(*step.max_steps(dx, dz_s, r_lin), 1.0)
-            comp_a = float(np.sum((s_soc + ap * dx) * (zs + ad * dz_s)))
+            a_aff = min(1.0, step.max_step(dx, dz_s, r_lin))
+            comp_a = float(np.sum((s_soc + a_aff * dx) * (zs + a_aff * dz_s)))
             if Cw is not None:
-                comp_a += float(kernels().lin_comp(sl, ds_l, Zl, dz_l, ap, ad))
+                comp_a += float(kernels().lin_comp(sl, ds_l, Zl, dz_l, a_aff, a_aff))
             sigma = min(1.0, max(comp_a, 0.0) / comp) ** 3
             # corrector (Mehrotra second-order term, centering sigma mu)
             Wds = nt.apply(dx, inverse=True)
@@ -1137,18 +1133,18 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             if Cw is not None:
                 Wq_l = kernels().lin_corrector(sl, Zl, ds_l, dz_l, sigma * mu_c)
             dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(rc, Wq_l)
-            ap, ad = _steps(*step.max_steps(dx, dz_s, r_lin), 0.99)
-            if not (np.isfinite(ap) and np.isfinite(ad)) or min(ap, ad) <= 0:
+            a = min(1.0, 0.99 * step.max_step(dx, dz_s, r_lin))
+            if not np.isfinite(a) or a <= 0:
                 status = SolverStatus.NUMERICAL_ERROR
                 break
-            n_small = n_small + 1 if min(ap, ad) < 1e-3 else 0
+            n_small = n_small + 1 if a < 1e-3 else 0
             if n_small >= 5:  # jammed at the limit of double precision
                 stalled = True
                 break
-            r_s = r_s + _dr(s_soc, dx, ap)
-            r_z = r_z + _dr(zs, dz_s, ad)
-            s_soc = s_soc + ap * dx
-            zs = zs + ad * dz_s
+            r_s = r_s + _dr(s_soc, dx, a)
+            r_z = r_z + _dr(zs, dz_s, a)
+            s_soc = s_soc + a * dx
+            zs = zs + a * dz_s
             # guard the carried cone residuals against drift (never above the direct value's
             # order, never non-positive)
             r_s = np.maximum(r_s, 1e-3 * np.maximum(
@@ -1156,11 +1152,11 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             r_z = np.maximum(r_z, 1e-3 * np.maximum(
                 zs[:, 0] ** 2 - _rowdot(zs[:, 1:], zs[:, 1:]), 1e-300))
             U = s_soc[:, 1:]
-            Z = Z + ap * dZ
+            Z = Z + a * dZ
             f = _rowdot(Sw, Z)
             if Cw is not None:
-                sl = sl + ap * ds_l
-                Zl = Zl + ad * dz_l
+                sl = sl + a * ds_l
+                Zl = Zl + a * dz_l
     except KeyboardInterrupt:
         status = SolverStatus.INTERRUPTED
 
