@@ -829,8 +829,11 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
         inw = np.isin(idx, work)
         idx, dropped = idx[inw], idx[~inw]
     K = idx.size
-    Sw = S[:, idx]
-    Cw = None if Call is None else Call[valid][:, idx]
+    # take, not S[:, idx]: advanced indexing on the last axis returns a Fortran-ordered
+    # array, and the row-wise products and rank-K updates below run on it 1.4x slower
+    # (pima: 17.7 vs 12.8 ms a gated KKT factorization).
+    Sw = S.take(idx, axis=1)
+    Cw = None if Call is None else Call[valid].take(idx, axis=1)
     # The cone rows' term of the Newton blocks, X^T diag(z_g / s_g) X for every group, from the
     # upper triangles of the products x_k x_k^T (the blocks are symmetric: half the product).
     XXu, sym = _outer_upper(Xv) if relu else (None, None)
@@ -1087,9 +1090,11 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                     lam_out = None
                     idx = idx[sel]
                     s_soc, zs, r_s, r_z = s_soc[sel], zs[sel], r_s[sel], r_z[sel]
-                    Z, Sw = Z[:, sel], Sw[:, sel]
+                    keep = np.flatnonzero(sel)  # take: C-ordered, as for Sw above
+                    Z, Sw = Z.take(keep, axis=1), Sw.take(keep, axis=1)
                     if Cw is not None and sl is not None and Zl is not None:
-                        Cw, sl, Zl = Cw[:, sel], sl[:, sel], Zl[:, sel]
+                        Cw, sl, Zl = (Cw.take(keep, axis=1), sl.take(keep, axis=1),
+                                      Zl.take(keep, axis=1))
                     K = idx.size
                     nu = K + (0 if Cw is None else nv * K)
                     U = s_soc[:, 1:]
