@@ -52,3 +52,29 @@ def test_lower_inverse_matches_numpy():
     Li = _lower_inverse(L)
     np.testing.assert_allclose(Li, np.linalg.inv(L), rtol=1e-10, atol=1e-12)
     assert np.all(np.triu(Li, 1) == 0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_target_compaction_leaves_the_other_groups_iterates_unchanged(backend):
+    # With a target, settled groups leave the batch; the rest must follow exactly the
+    # iterates of the uncompacted run (their problems are separate).
+    X, C, Cvec = _instance(3, n=60, d=6, G=48)
+    ref = np.array([_h_cvxpy(X, Cvec[g], C[:, g]) for g in range(C.shape[1])])
+    target = float(np.quantile(ref, 0.6))
+    args = (X, Cvec, C)
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        args = tuple(torch.from_numpy(a) for a in args)
+    # 8 iterations: too few for the stall rule (it compares with ten iterations back)
+    comp, lam_c = cone_dual_norms(*args, n_iter=8, rtol=0.0, target=target)
+    full, lam_f = cone_dual_norms(*args, n_iter=8, rtol=0.0)
+    comp, lam_c, full, lam_f = (np.asarray(a) for a in (comp, lam_c, full, lam_f))
+    settled = comp <= target
+    assert settled.sum() >= C.shape[1] / 6  # the batch was compacted at least once
+    assert not settled.all()
+    np.testing.assert_allclose(comp[~settled], full[~settled], rtol=1e-12)
+    np.testing.assert_allclose(lam_c[:, ~settled], lam_f[:, ~settled], rtol=1e-12, atol=1e-15)
+    assert np.all(comp >= ref - 1e-7) and np.all(lam_c >= 0)
+    # the multipliers returned give the bounds returned
+    R = Cvec + (C * lam_c).T @ X
+    np.testing.assert_allclose(np.linalg.norm(R, axis=1), comp, rtol=1e-10)

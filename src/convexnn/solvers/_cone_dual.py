@@ -59,9 +59,20 @@ def cone_dual_norms(
 
         lipschitz = _spectral_norm(X) ** 2
     lam = xp.zeros(C.shape, dtype=X.dtype) if lam0 is None else lam0
-    best_norms = None
-    best_lam = lam
     G, d = Cvec.shape
+    if G == 0:
+        return xp.linalg.vector_norm(Cvec, axis=1), lam
+    # With a target, a group whose bound is at or below it is settled: its problem is
+    # separate from the others' (the momentum sequence t is shared, but only as a scalar), so
+    # it leaves the batch and the iterates of the rest are unchanged. The batch is compacted
+    # once a sixth of it has settled (a compaction costs about one iteration). Measured on
+    # statlog-heart's pricing (n = 203, G = 436, d = 14): 20 iterations leave 106 groups above
+    # the target, 40 leave 18, 100 leave 2; 100 iterations over all 436 cost 0.21 s, compacted
+    # 0.04 s. In the active-set polish the pricing went from 80 ms (100 iterations, 37 groups
+    # left to NNLS, 39 ms) to 41 ms (2 left, 6 ms).
+    out_norms = xp.linalg.vector_norm(Cvec, axis=1)  # overwritten for every group
+    out_lam = lam
+    act = None  # indices of the batch's groups in the full set (None: all of them)
     above: list[int] = []
     y = lam
     t = 1.0
@@ -70,7 +81,9 @@ def cone_dual_norms(
     # GEMMs, not three -- the bound at lam, needed for soundness, and the gradient at y).
     R_lam = Cvec + (C * lam).T @ X  # (G, d)
     R_y = R_lam
-    for _ in range(n_iter):
+    best_norms = xp.linalg.vector_norm(R_lam, axis=1)  # lam itself is a sound start
+    best_lam = lam
+    for it in range(n_iter):
         grad = C * (X @ R_y.T)  # (n, G)
         lam_new = y - grad / lipschitz
         lam_new = xp.where(lam_new > 0, lam_new, 0.0)
@@ -81,29 +94,46 @@ def cone_dual_norms(
         R_y = R_new + mom * (R_new - R_lam)
         lam, R_lam, t = lam_new, R_new, t_new
         norms = xp.linalg.vector_norm(R_lam, axis=1)
-        if best_norms is None:
-            best_norms, best_lam = norms, lam
-        else:
-            better = norms < best_norms
-            prev_max = float(xp.max(best_norms))
-            best_lam = xp.where(better[None, :], lam, best_lam)
-            best_norms = xp.where(better, norms, best_norms)
-            new_max = float(xp.max(best_norms))
-            if target is not None:
-                above.append(int(xp.sum(best_norms > target)))
-                if above[-1] == 0:
-                    break
-                # The groups left above ``target`` go to the caller's exact NNLS. One
-                # iteration here costs ~ n G d, one NNLS ~ n d^2 (measured 1.26 ms vs
-                # 0.26 ms at n = 203, G = 436, d = 14, i.e. ~0.15 G / d NNLS solves per
-                # iteration): stop once ten iterations settle fewer than 1.5 G / d groups.
-                if len(above) > 10 and above[-11] - above[-1] < 1.5 * G / d:
-                    break
-            if prev_max - new_max <= rtol * prev_max and _ > 20:
+        better = norms < best_norms
+        prev_max = float(xp.max(best_norms))
+        best_lam = xp.where(better[None, :], lam, best_lam)
+        best_norms = xp.where(better, norms, best_norms)
+        new_max = float(xp.max(best_norms))
+        if target is not None:
+            low = best_norms <= target
+            n_low = int(xp.sum(low))
+            above.append(best_norms.shape[0] - n_low)
+            if above[-1] == 0:
                 break
-    if best_norms is None:
-        best_norms = xp.linalg.vector_norm(Cvec, axis=1)
-    return best_norms, best_lam
+            # The groups left above ``target`` go to the caller's exact NNLS. One
+            # iteration here costs ~ n G d, one NNLS ~ n d^2 (measured 1.26 ms vs
+            # 0.26 ms at n = 203, G = 436, d = 14, i.e. ~0.15 G / d NNLS solves per
+            # iteration; G the groups still in the batch): stop once ten iterations
+            # settle fewer than 1.5 G / d groups.
+            if len(above) > 10 and above[-11] - above[-1] < 1.5 * best_norms.shape[0] / d:
+                break
+            if 6 * n_low >= best_norms.shape[0]:
+                done = xp.nonzero(low)[0]
+                keep = xp.nonzero(~low)[0]
+                gd = done if act is None else xp.take(act, done, axis=0)
+                if act is None:  # first compaction: C is still the full (n, G)
+                    out_lam = xp.zeros(C.shape, dtype=X.dtype)
+                out_norms[gd] = xp.take(best_norms, done, axis=0)
+                out_lam[:, gd] = xp.take(best_lam, done, axis=1)
+                act = keep if act is None else xp.take(act, keep, axis=0)
+                C, Cvec = xp.take(C, keep, axis=1), xp.take(Cvec, keep, axis=0)
+                lam, y = xp.take(lam, keep, axis=1), xp.take(y, keep, axis=1)
+                R_lam, R_y = xp.take(R_lam, keep, axis=0), xp.take(R_y, keep, axis=0)
+                best_lam = xp.take(best_lam, keep, axis=1)
+                best_norms = xp.take(best_norms, keep, axis=0)
+                continue
+        if prev_max - new_max <= rtol * prev_max and it > 20:
+            break
+    if act is None:
+        return best_norms, best_lam
+    out_norms[act] = best_norms
+    out_lam[:, act] = best_lam
+    return out_norms, out_lam
 
 
 def cone_dual_norms_exact(X: Any, Cvec: Any, C: Any, groups: Any) -> tuple[Any, Any]:
