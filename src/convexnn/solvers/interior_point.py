@@ -932,6 +932,7 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
     # ---- working set (see the module docstring): the multipliers of the last pricing of
     # the groups outside it (warm start of the next), screenings done
     lam_out: np.ndarray | None = None
+    out_masks: tuple[int, np.ndarray] | None = None  # (len(dropped), masks of the outside)
     n_screen = 0
     ws_gap = np.inf
     lip = None
@@ -984,16 +985,23 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                 # the max; the excluded patterns' too, or a round that returns without the
                 # exact pricing below would certify without them); they are priced exactly
                 # once the working set's gap reaches tol
-                gx = outside_groups()
+                # (by pattern: the v and w groups of a pattern, S_w = -S_v, share the value;
+                # the outside patterns' masks are taken once per change of the working set)
+                if out_masks is None or out_masks[0] != dropped.size:
+                    out_masks = (dropped.size, Df.take(np.unique(outside_groups() % P), axis=1))
                 hmax = max(hmax, float(np.max(np.linalg.norm(
-                    (S[:, gx] * mu[:, None]).T @ X, axis=1))))
+                    out_masks[1].T @ (mu[:, None] * X), axis=1))))
             Ufull = np.zeros((G, d))
             Ufull[idx] = U
             # Gated model: F from the carried predictions (Z = X U^T is updated with U, so f
             # is the prediction of U to round-off; the returned point's F is recomputed
-            # exactly at the end). The ReLU network's output (X u)_+ needs the product.
-            F = net_objective(Ufull) if relu else loss.value(f, y) + beta * float(
-                np.sum(np.linalg.norm(U, axis=1)))
+            # exactly at the end). The ReLU network's output (X u)_+ needs the product (over
+            # the working set: the other groups are zero).
+            if relu:
+                F = loss.value(np.maximum(X @ U.T, 0.0) @ gsign[idx], y) + beta * float(
+                    np.sum(np.linalg.norm(U, axis=1)))
+            else:
+                F = loss.value(f, y) + beta * float(np.sum(np.linalg.norm(U, axis=1)))
             if it and ws_gap < 1e3 * tol:
                 # An interior point has every group non-zero: near the end, the network with
                 # the negligible groups removed is often better (and equally certified).
