@@ -449,7 +449,7 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
     for model in models:
         R = res[model]
         # The estimator's default, and for relu also the interior point alone (its first
-        # phase below n = 800; it returns the analytic centre: more neurons, F within tol).
+        # phase below n = 2,000; it returns the analytic centre: more neurons, F within tol).
         ours = [("auto (default)", "auto")] + ([("ipm", "ipm")] if model == "relu" else [])
         for key, solver in ours:
             R[key] = _repeated(args, run_ours, D, gates, model, solver, tl)

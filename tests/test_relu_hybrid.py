@@ -91,8 +91,8 @@ def test_estimator_auto_uses_it_below_the_size_limit():
     warm = ConvexReLURegressor(warm_start=True, **kw).fit(X, y)
     warm.set_params(beta=2e-2).fit(X, y)
     assert "ipm_time" not in warm.solver_result_.info and warm.converged_
-    assert use_relu_hybrid(500, 20, 250) and not use_relu_hybrid(1000, 10, 250)
-    assert not use_relu_hybrid(700, 100, 1000)
+    assert use_relu_hybrid(500, 20, 250) and not use_relu_hybrid(2500, 10, 250)
+    assert not use_relu_hybrid(1500, 100, 1000)
     assert use_relu_hybrid(200, 10, 250, "logistic") and not use_relu_hybrid(500, 10, 250,
                                                                              "logistic")
 

@@ -837,8 +837,8 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         At high rank this is an upper bound on the global optimum, not a proof of it.
     solver : {"auto", "ipm", "newton", "fista", "admm", "al", "clarabel", "cvxpy"}, default="auto"
         ``"auto"``: for the ReLU model the interior-point method followed by a sparse polish
-        (active-set Newton from its active rows, FISTA as the fallback) when ``n <= 800``
-        (300 for the logistic loss) and ``n^2 P d <= 5e9`` (:mod:`convexnn.solvers.relu_hybrid`;
+        (active-set Newton from its active rows, FISTA as the fallback) when ``n <= 2000``
+        (300 for the logistic loss) and ``n^2 P d <= 7e10`` (:mod:`convexnn.solvers.relu_hybrid`;
         2-20x faster than ``"newton"`` from a cold start on UCI sets),
         else ``"fista"``; ``"newton"`` for warm starts (``warm_start=True``, the rounds of
         pattern discovery) and for ``tol < 1e-7``. For the gated model the interior-point
