@@ -209,3 +209,65 @@ def test_kkt_repairs_broken_blocks_alike_on_both_backends():
     assert np.all(np.isfinite(out["numba"]))
     np.testing.assert_allclose(out["numba"], out["numpy"], rtol=1e-6,
                                atol=1e-8 * np.abs(out["numpy"]).max())
+
+
+@pytest.mark.parametrize("m", [2, 7])
+def test_gated_step_kernels_agree(m):
+    """The fused gated-step kernels: numba against the NumPy compositions they replace."""
+    if "numba" not in BACKENDS:
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(10 + m)
+    K, n, d = 30, 20, m - 1
+    s, rs = _interior(rng, K, m)
+    z, rz = _interior(rng, K, m)
+    S = (rng.random((n, K)) < 0.5).astype(float)
+    X = rng.standard_normal((n, d))
+    E = rng.uniform(0.1, 1.0, n)
+    gL, cv = rng.standard_normal(n), rng.standard_normal(n)
+    x, rc = rng.standard_normal((K, m)), rng.standard_normal((K, m))
+    r_t, r_u = rng.standard_normal(K), rng.standard_normal((K, d))
+    Z, dZ = rng.standard_normal((n, K)), rng.standard_normal((n, K))
+    a, b = _impl("numpy"), _impl("numba")
+
+    def same(u, v):
+        for p, q in zip(u, v, strict=True):
+            np.testing.assert_allclose(p, q, rtol=1e-11, atol=1e-12)
+
+    same(a.gated_residuals(S, X, gL, z, 0.1), b.gated_residuals(S, X, gL, z, 0.1))
+    pa = a.gated_scaling(s, z, rs, rz, S, E, X)
+    same(pa, b.gated_scaling(s, z, rs, rz, S, E, X))
+    w0, w1, c, eta, nu, v, det, lam, detl, lamlam, _, _ = pa
+    same(a.gated_solve_pre(nu, v, det, w0, c, eta, x, S, X, E),
+         b.gated_solve_pre(nu, v, det, w0, c, eta, x, S, X, E))
+    same([a.gated_solve_post(nu, v, det, w0, c, eta, x, cv, S, X, E)],
+         [b.gated_solve_post(nu, v, det, w0, c, eta, x, cv, S, X, E)])
+    same([a.gated_apply_h(w0, w1, c, eta, x, S, X, E)], [b.gated_apply_h(w0, w1, c, eta, x, S, X, E)])
+    same(a.gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u),
+         b.gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u))
+    same(a.gated_finish(w0, w1, c, eta, rc, x, X, s, rs, z, rz),
+         b.gated_finish(w0, w1, c, eta, rc, x, X, s, rs, z, rz))
+    same(a.gated_corrector(s, x, z, rc, 0.1, lamlam, w0, w1, c, eta, 3.0, 0.2),
+         b.gated_corrector(s, x, z, rc, 0.1, lamlam, w0, w1, c, eta, 3.0, 0.2))
+    same(a.gated_update(s, z, rs, rz, x, rc, 0.01, Z, dZ, S),
+         b.gated_update(s, z, rs, rz, x, rc, 0.01, Z, dZ, S))
+
+
+def test_gated_solve_kernels_invert_the_newton_matrix():
+    """gated_solve_pre / post around the n x n solve give H^{-1}: H (the unfactored
+    gated_apply_h) applied to the result returns the right-hand side."""
+    rng = np.random.default_rng(3)
+    K, n, m = 25, 15, 5
+    s, rs = _interior(rng, K, m)
+    z, rz = _interior(rng, K, m)
+    S = (rng.random((n, K)) < 0.5).astype(float)
+    X = rng.standard_normal((n, m - 1))
+    E = rng.uniform(0.1, 1.0, n)
+    rhs = rng.standard_normal((K, m))
+    for name in BACKENDS:
+        k = _impl(name)
+        w0, w1, c, eta, nu, v, det, _, _, _, Se, Q = k.gated_scaling(s, z, rs, rz, S, E, X)
+        M = np.eye(n) + (Se @ Se.T) * (X @ X.T) + Q @ Q.T
+        a, b = k.gated_solve_pre(nu, v, det, w0, c, eta, rhs, S, X, E)
+        x = k.gated_solve_post(nu, v, det, w0, c, eta, a, np.linalg.solve(M, b), S, X, E)
+        Hx = k.gated_apply_h(w0, w1, c, eta, x, S, X, E)
+        assert np.linalg.norm(Hx - rhs) <= 1e-10 * np.linalg.norm(rhs)

@@ -7,6 +7,7 @@ import pytest
 
 from convexnn.arrangements import enumerate_arrangements
 from convexnn.losses import get_loss
+from convexnn.solvers._cone_kernels import available_backends, kernels, use_backend
 from convexnn.solvers._result import SolverStatus
 from convexnn.solvers.interior_point import solve_ipm
 
@@ -127,8 +128,9 @@ def _explicit_system(X, S, B, E):
     return H
 
 
+@pytest.mark.parametrize("backend", available_backends())
 @pytest.mark.parametrize("boundary", [1e-1, 1e-4, 1e-9])
-def test_gated_structured_newton_system_matches_the_dense_one(boundary):
+def test_gated_structured_newton_system_matches_the_dense_one(boundary, backend):
     """_GatedKKT (O(n^2 K), Hadamard form) solves the same system as the dense _KKT.
 
     The primal and dual cone points are built as late in a solve: near their cone boundaries
@@ -156,7 +158,9 @@ def test_gated_structured_newton_system_matches_the_dense_one(boundary):
     B = Winv @ Winv
     H = _explicit_system(X, S, B, E)
     rhs = rng.standard_normal((K, d + 1))
-    got = _GatedKKT(X, S, nt, E, X @ X.T).solve(rhs)
+    with use_backend(backend):
+        scaled = kernels().gated_scaling(s, z, rs, rz, S, E, X)
+        got = _GatedKKT(X, S, E, X @ X.T, scaled).solve(rhs)
     dense = _KKT(X, S, B, E).solve(rhs)
     # residuals of the system: at least as accurate as the dense factorization it replaces
     res_got = np.linalg.norm(H @ got.ravel() - rhs.ravel()) / np.linalg.norm(rhs)

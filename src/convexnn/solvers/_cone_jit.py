@@ -317,3 +317,175 @@ def pair_factor(Linv):
             for b in range(a + 1):
                 C[j, a, b] = L[a, b] * dg[a]
     return C, ok
+
+
+# ---------------------------------------------------------------------------------------------
+# The gated interior-point step, fused (see _cone_kernels.gated_*). The products with X and S
+# go to BLAS through np.dot (contiguous operands: S.T of a C-ordered S is Fortran-ordered, which
+# BLAS reads without a copy); everything else is one loop.
+# ---------------------------------------------------------------------------------------------
+@_jit
+def _scaled_rows(X, w):
+    """``diag(w) X`` (n, d)."""
+    n, d = X.shape
+    out = np.empty((n, d))
+    for i in range(n):
+        for j in range(d):
+            out[i, j] = w[i] * X[i, j]
+    return out
+
+
+@_jit
+def _masked_forward(S, X, U):
+    """``f_i = sum_k S_ik (X U^T)_ik`` for the rows ``U`` (K, d)."""
+    Zt = np.dot(X, np.ascontiguousarray(U).T)
+    n, K = S.shape
+    f = np.empty(n)
+    for i in range(n):
+        t = 0.0
+        for k in range(K):
+            t += S[i, k] * Zt[i, k]
+        f[i] = t
+    return f
+
+
+@_jit
+def gated_residuals(S, X, gL, zs, beta):
+    c = np.dot(S.T, _scaled_rows(X, gL))
+    K, d = c.shape
+    r_u = np.empty((K, d))
+    r_t = np.empty(K)
+    h = np.empty(K)
+    for k in range(K):
+        ss = 0.0
+        for j in range(d):
+            r_u[k, j] = c[k, j] - zs[k, j + 1]
+            ss += c[k, j] * c[k, j]
+        h[k] = math.sqrt(ss)
+        r_t[k] = beta - zs[k, 0]
+    return r_u, r_t, h
+
+
+@_jit
+def gated_scaling(s, z, rs, rz, S, E, X):
+    w0, w1, c, eta, nu, v, det = nt_params(s, z, rs, rz)
+    lam = nt_apply(w0, w1, c, eta, z, False)
+    K, m = s.shape
+    qv = np.empty((K, m - 1))
+    detl = np.empty(K)
+    for k in range(K):
+        e2 = eta[k] * eta[k]
+        coef = e2 * (nu[k] * nu[k] + w0[k] * w0[k]) / (det[k] * det[k]) - e2
+        sq = math.sqrt(coef) if coef > 0 else 0.0
+        for j in range(m - 1):
+            qv[k, j] = v[k, j] * sq
+        detl[k] = math.sqrt(rs[k] * rz[k])
+    XQ = np.dot(X, qv.T)
+    n = X.shape[0]
+    Se = np.empty((n, K))
+    Q = np.empty((n, K))
+    for i in range(n):
+        for k in range(K):
+            se = S[i, k] * E[i]
+            Se[i, k] = se * eta[k]
+            Q[i, k] = se * XQ[i, k]
+    return w0, w1, c, eta, nu, v, det, lam, detl, jprod(lam, lam), Se, Q
+
+
+@_jit
+def gated_solve_pre(nu, v, det, w0, c, eta, rhs, S, X, E):
+    a = nt_inv_of_inverse(nu, v, det, w0, c, eta, rhs)
+    a2 = nt_inv_of_inverse(nu, v, det, w0, c, eta, a)
+    f = _masked_forward(S, X, a2[:, 1:])
+    for i in range(f.shape[0]):
+        f[i] *= E[i]
+    return a, f
+
+
+@_jit
+def gated_solve_post(nu, v, det, w0, c, eta, a, cv, S, X, E):
+    bu = np.dot(S.T, _scaled_rows(X, E * cv))
+    K, m = a.shape
+    back = np.zeros((K, m))
+    back[:, 1:] = bu
+    t = nt_inv_of_inverse(nu, v, det, w0, c, eta, back)
+    for k in range(K):
+        for j in range(m):
+            t[k, j] = a[k, j] - t[k, j]
+    return nt_inv_of_inverse(nu, v, det, w0, c, eta, t)
+
+
+@_jit
+def gated_apply_h(w0, w1, c, eta, x, S, X, E):
+    out = nt_apply_inv2(w0, w1, c, eta, x)
+    f = _masked_forward(S, X, x[:, 1:])
+    bu = np.dot(S.T, _scaled_rows(X, E * E * f))
+    out[:, 1:] += bu
+    return out
+
+
+@_jit
+def gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u):
+    Wq = nt_apply(w0, w1, c, eta, jdiv(lam, rc, detl), True)
+    K, m = Wq.shape
+    rhs = np.empty((K, m))
+    for k in range(K):
+        rhs[k, 0] = -r_t[k] + Wq[k, 0]
+        for j in range(1, m):
+            rhs[k, j] = -r_u[k, j - 1] + Wq[k, j]
+    return Wq, rhs
+
+
+@_jit
+def gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz):
+    dz = Wq - nt_apply_inv2(w0, w1, c, eta, dx)
+    dZ = np.dot(X, np.ascontiguousarray(dx[:, 1:]).T)
+    return dz, dZ, min(soc_min_step(s, dx, rs), soc_min_step(z, dz, rz))
+
+
+@_jit
+def gated_corrector(s, dx, z, dz, a, lamlam, w0, w1, c, eta, comp, mu):
+    K, m = s.shape
+    comp_a = 0.0
+    for k in range(K):
+        for j in range(m):
+            comp_a += (s[k, j] + a * dx[k, j]) * (z[k, j] + a * dz[k, j])
+    sigma = min(1.0, max(comp_a, 0.0) / comp) ** 3
+    rc = jprod(nt_apply(w0, w1, c, eta, dx, True), nt_apply(w0, w1, c, eta, dz, False))
+    for k in range(K):
+        for j in range(m):
+            rc[k, j] = -lamlam[k, j] - rc[k, j]
+        rc[k, 0] += sigma * mu
+    return rc
+
+
+@_jit
+def gated_update(s, z, rs, rz, dx, dz, a, Z, dZ, S):
+    drs = dr(s, dx, a)
+    drz = dr(z, dz, a)
+    K, m = s.shape
+    s2 = np.empty((K, m))
+    z2 = np.empty((K, m))
+    rs2 = np.empty(K)
+    rz2 = np.empty(K)
+    for k in range(K):
+        ss = 0.0
+        zz = 0.0
+        for j in range(m):
+            s2[k, j] = s[k, j] + a * dx[k, j]
+            z2[k, j] = z[k, j] + a * dz[k, j]
+            if j > 0:
+                ss += s2[k, j] * s2[k, j]
+                zz += z2[k, j] * z2[k, j]
+        rs2[k] = max(rs[k] + drs[k], 1e-3 * max(s2[k, 0] * s2[k, 0] - ss, 1e-300))
+        rz2[k] = max(rz[k] + drz[k], 1e-3 * max(z2[k, 0] * z2[k, 0] - zz, 1e-300))
+    n = Z.shape[0]
+    Z2 = np.empty((n, K))
+    f = np.empty(n)
+    for i in range(n):
+        t = 0.0
+        for k in range(K):
+            Z2[i, k] = Z[i, k] + a * dZ[i, k]
+            t += S[i, k] * Z2[i, k]
+        f[i] = t
+    return s2, z2, rs2, rz2, Z2, f

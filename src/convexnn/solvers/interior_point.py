@@ -297,6 +297,15 @@ class _NTScaling:
         (self.w0, self.w1, self.c, self.eta, self.nu, self.v,
          self.det) = self._k.nt_params(s, z, rs, rz)
 
+    @classmethod
+    def from_params(cls, params: tuple[np.ndarray, ...]) -> _NTScaling:
+        """The scaling with the parameters ``(w0, w1, c, eta, nu, v, det)`` already computed
+        (by :func:`._cone_kernels.gated_scaling`, with the rest of a gated step's data)."""
+        nt = cls.__new__(cls)
+        nt._k = kernels()
+        nt.w0, nt.w1, nt.c, nt.eta, nt.nu, nt.v, nt.det = params
+        return nt
+
     def apply(self, x: np.ndarray, inverse: bool = False) -> np.ndarray:
         """``W x`` (or ``W^{-1} x``), one vector per cone (rows of ``x``)."""
         return np.asarray(self._k.nt_apply(self.w0, self.w1, self.c, self.eta, x, inverse))
@@ -320,15 +329,6 @@ class _NTScaling:
         """
         return np.asarray(self._k.nt_inv_of_inverse(self.nu, self.v, self.det, self.w0,
                                                      self.c, self.eta, x))
-
-    def uu_of_inverse_sq(self) -> tuple[np.ndarray, np.ndarray]:
-        """``u``-block of ``(W^{-2})^{-1}`` as ``alpha I + q q^T``: returns ``alpha`` (K,) and
-        ``q`` (K, m - 1). From the 2 x 2 form of :meth:`inv_of_inverse`: on ``v`` the square
-        of ``eta A^{-1}`` has entry ``eta^2 (nu^2 + w0^2) / det^2``."""
-        nu, v, det = self.nu, self.v, self.det
-        e2 = self.eta * self.eta
-        coef = np.maximum(e2 * (nu * nu + self.w0 * self.w0) / (det * det) - e2, 0.0)
-        return e2, v * np.sqrt(coef)[:, None]
 
     def inv2_dense(self) -> np.ndarray:
         """The matrices ``W^{-2}`` (K, m, m), in closed form (:func:`._cone_kernels.nt_inv2_dense`)."""
@@ -529,7 +529,7 @@ class _GatedKKT(_FactoredN):
 
         [B_g^{-1}]_uu = alpha_g I + q_g q_g^T,   alpha_g = eta_g^2
 
-    (:meth:`_NTScaling.uu_of_inverse_sq`). Woodbury through the ``n x n`` matrix
+    (:func:`._cone_kernels.gated_scaling`). Woodbury through the ``n x n`` matrix
     ``M = I + E Ft B^{-1} Ft^T E`` then needs
 
         Ft B^{-1} Ft^T = sum_g alpha_g S_g X X^T S_g + (S_g X q_g)(S_g X q_g)^T
@@ -544,16 +544,18 @@ class _GatedKKT(_FactoredN):
     31 UCI sets of the benchmark (same iterations and ``F`` as :class:`_KKT` to 1e-15).
     """
 
-    def __init__(self, X: np.ndarray, S: np.ndarray, nt: _NTScaling, E: np.ndarray,
-                 XXt: np.ndarray, gram_threads: bool = False) -> None:
-        self.X, self.S, self.E, self.nt = X, S, E, nt
+    def __init__(self, X: np.ndarray, S: np.ndarray, E: np.ndarray, XXt: np.ndarray,
+                 scaled: tuple[np.ndarray, ...], gram_threads: bool = False) -> None:
+        # scaled: kernels().gated_scaling(s, z, rs, rz, S, E, X) -- the NT scaling's
+        # parameters, lam, detl, lam o lam and the two (n, K) factors of M, in one call
+        self.X, self.S, self.E = X, S, E
+        self._k = kernels()
+        self.nt = nt = _NTScaling.from_params(scaled[:7])
+        self.lam, self.detl, self.lamlam = scaled[7:10]
         self.refine = bool(nt.w0.max(initial=0.0) > 1e2)
-        alpha, qv = nt.uu_of_inverse_sq()
+        Se, Q = scaled[10:]  # S o E sqrt(alpha) and S o E o (X q^T), (n, K)
         # Both n x n products by symmetric rank-k updates (upper triangles only, half the
         # flops of a GEMM; the transposes are Fortran-ordered views, so BLAS copies nothing).
-        E2 = E[:, None]
-        Se = (S * E2) * np.sqrt(alpha)[None, :]
-        Q = (S * E2) * (X @ qv.T)  # (n, K)
         syrk = sla.get_blas_funcs("syrk", (Se,))
         with blas_threads(_gram_limit(Se.shape[0], Se.shape[1], gram_threads)):
             Mm = syrk(1.0, Se.T, trans=1, lower=0)
@@ -564,10 +566,8 @@ class _GatedKKT(_FactoredN):
     def _apply_h(self, x: np.ndarray) -> np.ndarray:
         """``H x = W^{-2} x + Ft^T E^2 Ft x`` (the system matrix, unfactored)."""
         nt = self.nt
-        out = nt.apply_inv2(x)
-        f = _rowdot(self.S, self.X @ x[:, 1:].T)
-        out[:, 1:] += (self.S * (self.E * self.E * f)[:, None]).T @ self.X
-        return out
+        return np.asarray(self._k.gated_apply_h(nt.w0, nt.w1, nt.c, nt.eta, x, self.S,
+                                                self.X, self.E))
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         # Late in a solve (W^2 has condition ~(2 w0)^4) the solve below leaves residuals of
@@ -584,21 +584,32 @@ class _GatedKKT(_FactoredN):
         # H^{-1} = W (I - Q^T M^{-1} Q) W,  Q = E Ft W,  M = I + Q Q^T. The inner operator has
         # eigenvalues in (0, 1], so nothing cancels; the unsymmetric form
         # W^2 - W^2 Ft^T E M^{-1} E Ft W^2 lost all digits once |w1| ~ 1e4 (a planted logistic
-        # instance, n = 150: residual 1e0 where this form gives 1e-13).
-        wx = self.nt.inv_of_inverse
-        a = wx(rhs)
-        fa = _rowdot(self.S, self.X @ wx(a)[:, 1:].T)
-        cvec = self.E * self._msolve(self.E * fa)
-        back = np.zeros_like(a)
-        back[:, 1:] = (self.S * cvec[:, None]).T @ self.X
-        return np.asarray(wx(a - wx(back)))
+        # instance, n = 150: residual 1e0 where this form gives 1e-13). (W here is
+        # (W^{-1})^{-1}, :meth:`_NTScaling.inv_of_inverse`.)
+        nt = self.nt
+        a, b = self._k.gated_solve_pre(nt.nu, nt.v, nt.det, nt.w0, nt.c, nt.eta, rhs, self.S,
+                                       self.X, self.E)
+        return np.asarray(self._k.gated_solve_post(nt.nu, nt.v, nt.det, nt.w0, nt.c, nt.eta,
+                                                   a, self._msolve(b), self.S, self.X, self.E))
+
+    def direction(self, rc: np.ndarray, r_t: np.ndarray, r_u: np.ndarray, s: np.ndarray,
+                  rs: np.ndarray, z: np.ndarray, rz: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """The Newton direction for the complementarity term ``rc`` (the gated counterpart of
+        :meth:`_Step.direction`): ``dx``, ``dz``, ``dZ = X du^T`` and the largest step that
+        keeps the primal and dual points inside their cones."""
+        nt, k = self.nt, self._k
+        Wq, rhs = k.gated_rhs(self.lam, rc, self.detl, nt.w0, nt.w1, nt.c, nt.eta, r_t, r_u)
+        dx = self.solve(rhs)
+        dz, dZ, amax = k.gated_finish(nt.w0, nt.w1, nt.c, nt.eta, Wq, dx, self.X, s, rs, z, rz)
+        return dx, dz, dZ, float(amax)
 
 
 class _Step:
     """One interior-point iteration's data: the factorized system and the current point."""
 
     def __init__(self, X: np.ndarray, Xv: np.ndarray, valid: np.ndarray, Cw: np.ndarray | None,
-                 kkt: _KKT | _GatedKKT, lam: np.ndarray, detl: np.ndarray, nt: _NTScaling,
+                 kkt: _KKT, lam: np.ndarray, detl: np.ndarray, nt: _NTScaling,
                  wl: np.ndarray | None, r_t: np.ndarray, r_u: np.ndarray,
                  s_soc: np.ndarray, r_s: np.ndarray, zs: np.ndarray, r_z: np.ndarray,
                  sl: np.ndarray | None, Zl: np.ndarray | None) -> None:
@@ -795,6 +806,8 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                  gram_threads: bool = False) -> SolverResult:
     t0 = time.perf_counter() - t_start  # history times count from the first round's start
     deadline = None if time_limit is None else time.perf_counter() + time_limit
+    X = np.ascontiguousarray(X)  # the compiled kernels' BLAS products want C order
+    kern = kernels()
     n, d = X.shape
     P = D.shape[1]
     relu = model == "relu"
@@ -974,10 +987,14 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
     try:
         while True:
             gL = loss.gradient(f, y)
-            r_u = (Sw * gL[:, None]).T @ X - zs[:, 1:]
-            if Cw is not None:
-                r_u -= (Cw * Zl).T @ Xv
-            r_t = beta - zs[:, 0]
+            hvals: np.ndarray | None = None
+            if XXt is not None:  # gated, structured: one fused call (see the Newton system)
+                r_u, r_t, hvals = kern.gated_residuals(Sw, X, gL, zs, beta)
+            else:
+                r_u = (Sw * gL[:, None]).T @ X - zs[:, 1:]
+                if Cw is not None:
+                    r_u -= (Cw * Zl).T @ Xv
+                r_t = beta - zs[:, 0]
             comp = float(np.sum(s_soc * zs)) + (0.0 if Cw is None else float(np.sum(sl * Zl)))
             mu_c = comp / nu
             # ---- certificate at this iterate
@@ -985,7 +1002,8 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                 status = SolverStatus.NUMERICAL_ERROR
                 break
             mu = -gL
-            hvals = np.linalg.norm(r_u + zs[:, 1:], axis=1)
+            if hvals is None:
+                hvals = np.linalg.norm(r_u + zs[:, 1:], axis=1)
             hmax = float(hvals.max())
             h_ws = hmax
             if dropped.size:
@@ -1119,42 +1137,50 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             it += 1
             # ---- Newton system
             hL = loss.hessian_diag(f, y)
-            nt = _NTScaling(s_soc, zs, r_s, r_z)
-            lam = nt.apply(zs)
-            detl = np.sqrt(r_s * r_z)
-            wl = None
             E = np.sqrt(np.maximum(hL, 0.0))
-            kkt: _KKT | _GatedKKT
             if XXt is not None:
-                kkt = _GatedKKT(X, Sw, nt, E, XXt, gram_threads=gram_threads)
+                # Gated, structured: the same Mehrotra step as the general branch below, each
+                # part one call of a fused kernel (:mod:`._cone_kernels`, gated_*) where the
+                # general branch makes 5-15 array operations.
+                gk = _GatedKKT(X, Sw, E, XXt, kern.gated_scaling(s_soc, zs, r_s, r_z, Sw, E, X),
+                               gram_threads=gram_threads)
+                nt = gk.nt
+                dx, dz_s, dZ, a_aff = gk.direction(-gk.lamlam, r_t, r_u, s_soc, r_s, zs, r_z)
+                rc = kern.gated_corrector(s_soc, dx, zs, dz_s, min(1.0, a_aff), gk.lamlam,
+                                          nt.w0, nt.w1, nt.c, nt.eta, comp, mu_c)
+                dx, dz_s, dZ, a_max = gk.direction(rc, r_t, r_u, s_soc, r_s, zs, r_z)
+                a = min(1.0, 0.99 * a_max)
             else:
+                nt = _NTScaling(s_soc, zs, r_s, r_z)
+                lam = nt.apply(zs)
+                detl = np.sqrt(r_s * r_z)
+                wl = None
                 B = nt.inv2_dense()
                 if Cw is not None:
                     wl = Zl / sl
                     B[:, 1:, 1:] += (wl.T @ XXu)[:, sym].reshape(K, d, d)
                 kkt = _KKT(X, Sw, B, E, paired=relu, gram_threads=gram_threads)
-
-            step = _Step(X, Xv, valid, Cw, kkt, lam, detl, nt, wl, r_t, r_u,
-                         s_soc, r_s, zs, r_z, sl, Zl)
-            # predictor (affine scaling)
-            lamlam = _jprod(lam, lam)
-            dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(-lamlam,
-                                                             None if Zl is None else -Zl)
-            a_aff = min(1.0, step.max_step(dx, dz_s, r_lin))
-            comp_a = float(np.sum((s_soc + a_aff * dx) * (zs + a_aff * dz_s)))
-            if Cw is not None:
-                comp_a += float(kernels().lin_comp(sl, ds_l, Zl, dz_l, a_aff, a_aff))
-            sigma = min(1.0, max(comp_a, 0.0) / comp) ** 3
-            # corrector (Mehrotra second-order term, centering sigma mu)
-            Wds = nt.apply(dx, inverse=True)
-            Wdz = nt.apply(dz_s)
-            rc = -lamlam - _jprod(Wds, Wdz)
-            rc[:, 0] += sigma * mu_c
-            Wq_l = None
-            if Cw is not None:
-                Wq_l = kernels().lin_corrector(sl, Zl, ds_l, dz_l, sigma * mu_c)
-            dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(rc, Wq_l)
-            a = min(1.0, 0.99 * step.max_step(dx, dz_s, r_lin))
+                step = _Step(X, Xv, valid, Cw, kkt, lam, detl, nt, wl, r_t, r_u,
+                             s_soc, r_s, zs, r_z, sl, Zl)
+                # predictor (affine scaling)
+                lamlam = _jprod(lam, lam)
+                dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(-lamlam,
+                                                                 None if Zl is None else -Zl)
+                a_aff = min(1.0, step.max_step(dx, dz_s, r_lin))
+                comp_a = float(np.sum((s_soc + a_aff * dx) * (zs + a_aff * dz_s)))
+                if Cw is not None:
+                    comp_a += float(kern.lin_comp(sl, ds_l, Zl, dz_l, a_aff, a_aff))
+                sigma = min(1.0, max(comp_a, 0.0) / comp) ** 3
+                # corrector (Mehrotra second-order term, centering sigma mu)
+                Wds = nt.apply(dx, inverse=True)
+                Wdz = nt.apply(dz_s)
+                rc = -lamlam - _jprod(Wds, Wdz)
+                rc[:, 0] += sigma * mu_c
+                Wq_l = None
+                if Cw is not None:
+                    Wq_l = kern.lin_corrector(sl, Zl, ds_l, dz_l, sigma * mu_c)
+                dx, dZ, dz_s, ds_l, dz_l, r_lin = step.direction(rc, Wq_l)
+                a = min(1.0, 0.99 * step.max_step(dx, dz_s, r_lin))
             if not np.isfinite(a) or a <= 0:
                 status = SolverStatus.NUMERICAL_ERROR
                 break
@@ -1162,19 +1188,23 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
             if n_small >= 5:  # jammed at the limit of double precision
                 stalled = True
                 break
-            r_s = r_s + _dr(s_soc, dx, a)
-            r_z = r_z + _dr(zs, dz_s, a)
-            s_soc = s_soc + a * dx
-            zs = zs + a * dz_s
-            # guard the carried cone residuals against drift (never above the direct value's
-            # order, never non-positive)
-            r_s = np.maximum(r_s, 1e-3 * np.maximum(
-                s_soc[:, 0] ** 2 - _rowdot(s_soc[:, 1:], s_soc[:, 1:]), 1e-300))
-            r_z = np.maximum(r_z, 1e-3 * np.maximum(
-                zs[:, 0] ** 2 - _rowdot(zs[:, 1:], zs[:, 1:]), 1e-300))
+            # the step; the carried cone residuals guarded against drift (never above the
+            # direct value's order, never non-positive)
+            if XXt is not None:
+                s_soc, zs, r_s, r_z, Z, f = kern.gated_update(s_soc, zs, r_s, r_z, dx, dz_s, a,
+                                                              Z, dZ, Sw)
+            else:
+                r_s = r_s + _dr(s_soc, dx, a)
+                r_z = r_z + _dr(zs, dz_s, a)
+                s_soc = s_soc + a * dx
+                zs = zs + a * dz_s
+                r_s = np.maximum(r_s, 1e-3 * np.maximum(
+                    s_soc[:, 0] ** 2 - _rowdot(s_soc[:, 1:], s_soc[:, 1:]), 1e-300))
+                r_z = np.maximum(r_z, 1e-3 * np.maximum(
+                    zs[:, 0] ** 2 - _rowdot(zs[:, 1:], zs[:, 1:]), 1e-300))
+                Z = Z + a * dZ
+                f = _rowdot(Sw, Z)
             U = s_soc[:, 1:]
-            Z = Z + a * dZ
-            f = _rowdot(Sw, Z)
             if Cw is not None:
                 sl = sl + a * ds_l
                 Zl = Zl + a * dz_l
