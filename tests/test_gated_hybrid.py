@@ -106,7 +106,7 @@ def test_lowrank_newton_system_matches_the_dense_solve():
     for j in range(k):
         H[j * d:(j + 1) * d, j * d:(j + 1) * d] += c[j] * (np.eye(d) - np.outer(E[j], E[j]))
     ref = np.linalg.solve(H, g)
-    got = _newton_solve_lowrank(X, X @ X.T, Ms, Aw, c, E, g)
+    got = _newton_solve_lowrank(X, X @ X.T, Ms, c, E, g)
     assert np.linalg.norm(got - ref) <= 1e-10 * np.linalg.norm(ref)
 
 

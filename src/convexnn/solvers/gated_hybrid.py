@@ -58,6 +58,7 @@ import scipy.linalg as sla
 from .._backend import blas_threads, to_numpy
 from ..losses import Loss
 from ..operators import MaskedOperator
+from ._cone_kernels import _rowdot
 from ._result import SolverResult, SolverStatus, chain_results
 from .fista import _certify, solve_gated_fista
 from .interior_point import solve_ipm
@@ -81,8 +82,8 @@ def use_hybrid(n: int, d: int, P: int) -> bool:
     return n <= MAX_N and float(n) * n * P <= MAX_WORK
 
 
-def _newton_solve_lowrank(X: np.ndarray, XXt: np.ndarray, Ms: np.ndarray, Aw: np.ndarray,
-                          c: np.ndarray, E: np.ndarray, g: np.ndarray) -> np.ndarray:
+def _newton_solve_lowrank(X: np.ndarray, XXt: np.ndarray, Ms: np.ndarray, c: np.ndarray,
+                          E: np.ndarray, g: np.ndarray) -> np.ndarray:
     """``H^{-1} g`` for ``H = Aw^T Aw + blockdiag_k(c_k (I - e_k e_k^T))`` through n x n systems.
 
     ``Aw = [diag(Ms_k) X]_k`` (n, |S| d) is the support's masked operator with the loss-Hessian
@@ -94,19 +95,21 @@ def _newton_solve_lowrank(X: np.ndarray, XXt: np.ndarray, Ms: np.ndarray, Aw: np
 
     The mask structure makes ``N`` cheap: ``Aw C^{-1} Aw^T = XXt o (Ms diag(1/c) Ms^T)``
     (``o`` the Hadamard product), ``O(n^2 |S|)`` instead of the ``O(n^2 |S| d)`` of the plain
-    product, and ``Aw C^{-1} E = Ms o (X E^T) / c``; ``Z`` itself is never formed (see the
-    comment in the body). Total ``O(n^2 |S| + n |S|^2 + n |S| d)``;
-    checked against the dense solve in tests/test_gated_hybrid.py.
+    product, and ``Aw C^{-1} E = Ms o (X E^T) / c``. Neither ``Aw`` (n x m) nor ``Z`` (m x |S|)
+    is formed: ``Aw v = sum_k Ms_k o (X v_k)`` and ``Aw^T r = (X^T (Ms_k o r))_k`` are
+    products with ``X`` and ``Ms``, and ``Z`` enters only through the three products in the
+    comment in the body. Total ``O(n^2 |S| + n |S|^2 + n |S| d)``; checked against the dense
+    solve in tests/test_gated_hybrid.py.
     """
-    n, m = Aw.shape
-    k, d = E.shape
+    n, d = X.shape
+    k = E.shape[0]
     N = XXt * ((Ms / c[None, :]) @ Ms.T)
     N[np.diag_indices(n)] += 1.0
     cf = sla.cho_factor(N, check_finite=False)
     cinv = np.repeat(1.0 / c, d)
-    # Z is never formed (it is m x k: at planning, n 137, |S| 75, d 14, the product
-    # Aw^T T alone took 1.1 ms of a 2.2 ms solve). With B = Aw C^{-1} E = Ms o (X E^T) / c and
-    # T = N^{-1} B, Z = E diag(1/c) - C^{-1} Aw^T T, so (E^T E = I)
+    # Z is never formed (at planning, n 137, |S| 75, d 14, the product Aw^T T alone took
+    # 1.1 ms of a 2.2 ms solve). With B = Aw C^{-1} E = Ms o (X E^T) / c and T = N^{-1} B,
+    # Z = E diag(1/c) - C^{-1} Aw^T T, so (E^T E = I)
     #   diag(1/c) - E^T Z = B^T T                       (k x k, O(n k^2); no cancellation),
     #   Z^T g = (E . g)_k / c - T^T (Aw C^{-1} g),
     #   Z corr = E diag(corr / c) - C^{-1} Aw^T (T corr).
@@ -115,11 +118,12 @@ def _newton_solve_lowrank(X: np.ndarray, XXt: np.ndarray, Ms: np.ndarray, Aw: np
     cap = B.T @ T
     cap = 0.5 * (cap + cap.T)
     Y = cinv * g
-    AwY = Aw @ Y
-    Eg = np.einsum("kd,kd->k", E, g.reshape(k, d)) / c
+    AwY = _rowdot(Ms, X @ Y.reshape(k, d).T)
+    Eg = _rowdot(E, g.reshape(k, d)) / c
     corr = sla.cho_solve(sla.cho_factor(cap, check_finite=False), Eg - T.T @ AwY,
                         check_finite=False)
-    out = Y - cinv * (Aw.T @ (sla.cho_solve(cf, AwY, check_finite=False) + T @ corr))
+    r = sla.cho_solve(cf, AwY, check_finite=False) + T @ corr
+    out = Y - cinv * (Ms.T @ (r[:, None] * X)).reshape(-1)
     out += (E * (corr / c)[:, None]).reshape(-1)
     return np.asarray(out)
 
@@ -154,6 +158,7 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
     """
     n, d = Xa.shape
     XXt: np.ndarray | None = None  # X X^T, formed on first use by the low-rank Newton systems
+    XX: np.ndarray | None = None   # the rows' outer products x_i x_i^T (n, d^2), likewise
     Ufull = U.copy()
     history: list[dict[str, float]] = []
     it = 0
@@ -182,30 +187,44 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
         lowrank = m > n        # Newton systems through an n x n matrix (Woodbury)
         if S.size == 0 or (m > MAX_NEWTON_VARS if not lowrank else n * m > MAX_NEWTON_NM):
             return None
-        # float mask first: the boolean one broadcast against X took 8x longer (2.6 vs
-        # 0.32 ms at n 137, |S| 75, d 14)
+        # The support's operator A = [D_k X]_k (n, m) is applied through its masks and X;
+        # it is formed only on the dense path (m <= n). On the low-rank path forming it (and
+        # its weighted copy) cost more than the Newton solve: 1 ms of fresh pages each at
+        # n 137, m 1,050.
         Mf = M.take(S, axis=1).astype(np.float64)
-        A = (Mf[:, :, None] * Xa[:, None, :]).reshape(n, m)
+        A = None if lowrank else (Mf[:, :, None] * Xa[:, None, :]).reshape(n, m)
         # Constant data-term Hessian of the squared loss, formed once on the dense path.
-        AtA = A.T @ A if loss.name == "squared" and not lowrank else None
+        AtA = A.T @ A if loss.name == "squared" and A is not None else None
         u = Ufull[S].reshape(-1)
 
-        def phi(v: np.ndarray, A: np.ndarray = A) -> float:
-            return loss.value(A @ v, ya) + beta * float(
+        def fwd(v: np.ndarray, A: np.ndarray | None = A, Mf: np.ndarray = Mf) -> np.ndarray:
+            return A @ v if A is not None else _rowdot(Mf, Xa @ v.reshape(-1, d).T)
+
+        def adj(r: np.ndarray, A: np.ndarray | None = A, Mf: np.ndarray = Mf) -> np.ndarray:
+            return A.T @ r if A is not None else (Mf.T @ (r[:, None] * Xa)).reshape(-1)
+
+        def phi(v: np.ndarray) -> float:
+            return loss.value(fwd(v), ya) + beta * float(
                 np.linalg.norm(v.reshape(-1, d), axis=1).sum())
 
         stalled = False
         while it < max_iter and (deadline is None or time.perf_counter() < deadline):
             V = u.reshape(-1, d)
             nrm = np.linalg.norm(V, axis=1)
-            f = A @ u
-            gdata = A.T @ loss.gradient(f, ya)
+            f = fwd(u)
+            gdata = adj(loss.gradient(f, ya))
             w = loss.hessian_diag(f, ya)
             H = None
-            if lowrank:
-                Aw = np.sqrt(w)[:, None] * A                # W^{1/2} A
-                A3 = Aw.reshape(n, S.size, d).transpose(1, 0, 2)
-                Hkk = A3.transpose(0, 2, 1) @ A3            # batched GEMM (einsum: no BLAS)
+            if A is None:
+                # the diagonal blocks sum_i w_i M_ik x_i x_i^T: one GEMM with the rows' outer
+                # products (n x d^2, no larger than A itself while d <= |S|), else per group
+                Mw = Mf * w[:, None]
+                if d <= S.size:
+                    if XX is None:
+                        XX = (Xa[:, :, None] * Xa[:, None, :]).reshape(n, d * d)
+                    Hkk = (Mw.T @ XX).reshape(S.size, d, d)
+                else:
+                    Hkk = np.stack([(Xa * Mw[:, j, None]).T @ Xa for j in range(S.size)])
             else:
                 H = AtA / n if AtA is not None else A.T @ (w[:, None] * A)
                 Hkk = H.reshape(S.size, d, S.size, d)[np.arange(S.size), :, np.arange(S.size), :]
@@ -221,11 +240,11 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
             E = V / nrm[:, None]
             grad = gdata + beta * E.reshape(-1)
             try:
-                if lowrank:
+                if A is None:
                     if XXt is None:
                         XXt = Xa @ Xa.T
                     Ms = np.sqrt(w)[:, None] * Mf
-                    p = -_newton_solve_lowrank(Xa, XXt, Ms, Aw, beta / nrm, E, grad)
+                    p = -_newton_solve_lowrank(Xa, XXt, Ms, beta / nrm, E, grad)
                 else:
                     assert H is not None
                     blocks = beta * (np.eye(d)[None] - E[:, :, None] * E[:, None, :]) \
