@@ -211,6 +211,54 @@ def _interior_gates(X: np.ndarray, Cs: np.ndarray, gates: np.ndarray | None
     return H, ok
 
 
+#: The gated model's cold start is the ridge solution with ``lambda = RIDGE_START * beta``
+#: (:func:`_ridge_start`).
+RIDGE_START = 10.0
+
+
+def _ridge_start(X: np.ndarray, S: np.ndarray, XXt: np.ndarray, loss: Loss, y: np.ndarray,
+                 lam: float) -> np.ndarray | None:
+    """Starting point of a cold gated solve: the ridge solution of one Newton step from ``f = 0``.
+
+    The program with the group norms replaced by ``(lam / 2) sum_g ||u_g||^2`` and the loss by
+    its quadratic model at ``f = 0`` (exact for the squared loss; gradient ``g``, Hessian
+    ``diag(h)``, ``E = h^{1/2}``) has ``u_g = X^T S_g nu`` with
+    ``(lam I + diag(h) K) nu = -g``, ``K = (X X^T) o (S S^T)`` (the gated model's kernel), solved
+    in the symmetric form ``nu = E w``, ``(lam I + E K E) w = -g / E`` (one ``n x n`` Cholesky
+    factorization: half an interior-point step). It is the starting point CVXOPT's cone
+    solvers take (a least-squares problem, shifted into the cones; Vandenberghe 2010, with
+    ``lam`` for the identity scaling), here with every group non-zero and ``lam`` tied to
+    ``beta``: on an active group of the optimum ``||X^T S_g mu|| = beta``, so ``lam ~ beta``
+    gives ridge groups of the optimum's size.
+
+    Measured (10 UCI sets, P = 250, squared loss; interior-point steps to a 1e-6 gap, summed;
+    cold start = all groups at the cone's axis): ``lam = 10 beta`` took 75 / 77 / 87 steps
+    at ``beta = 1e-3 / 1e-2 / 1e-1`` against 103 / 91 / 91 cold; ``3 beta`` and ``30 beta``
+    were within 2 steps of it, fixed ``lam`` in 0.01-0.3 as good at ``beta = 1e-2`` but not
+    at ``1e-1``. Logistic loss (9 sets): 133 / 81 / 80 against 155 / 93 / 83. Returns None
+    where ``h`` has a zero or the factorization fails (the cold start then serves).
+    """
+    n = X.shape[0]
+    f0 = np.zeros(n)
+    h = np.asarray(loss.hessian_diag(f0, y), dtype=np.float64)
+    if not np.all(h > 0):
+        return None
+    E = np.sqrt(h)
+    SE = S * E[:, None]
+    syrk = sla.get_blas_funcs("syrk", (SE,))
+    Mk = syrk(1.0, SE.T, trans=1, lower=0)  # upper triangle of E (S S^T) E
+    Mk *= XXt
+    Mk[np.diag_indices(n)] += lam
+    potrf, potrs = sla.get_lapack_funcs(("potrf", "potrs"), (Mk,))
+    c, info = potrf(Mk, lower=0, overwrite_a=1, clean=0)
+    if info != 0:
+        return None
+    w, info = potrs(c, -np.asarray(loss.gradient(f0, y)) / E, lower=0)
+    if info != 0 or not np.all(np.isfinite(w)):
+        return None
+    return np.asarray(S.T @ ((E * w)[:, None] * X))
+
+
 def _outer_upper(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The upper triangles of the products ``x_k x_k^T`` of the rows of ``X``, ``(n, d(d+1)/2)``,
     and the index ``sym`` (``d^2``) that gathers a full symmetric ``d x d`` matrix from such a
@@ -919,8 +967,12 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
     else:
         Hg = np.zeros((K, d))
         U = np.zeros((K, d))
+    Uw = None
     if U0 is not None:
         Uw = U0[idx].copy()
+    elif XXt is not None:
+        Uw = _ridge_start(X, Sw, XXt, loss, y, RIDGE_START * beta)
+    if Uw is not None:
         nw = np.linalg.norm(Uw, axis=1)
         if Cw is not None:
             feas = np.all(Cw * (Xv @ Uw.T) >= -1e-9 * nw[None, :] * np.linalg.norm(
