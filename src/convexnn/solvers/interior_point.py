@@ -1079,7 +1079,7 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                 F = loss.value(np.maximum(X @ U.T, 0.0) @ gsign[idx], y) + beta * float(
                     np.sum(np.linalg.norm(U, axis=1)))
             else:
-                F = loss.value(f, y) + beta * float(np.sum(np.linalg.norm(U, axis=1)))
+                F = loss.value(f, y) + beta * float(np.sqrt(_rowdot(U, U)).sum())
             if it and ws_gap < 1e3 * tol:
                 # An interior point has every group non-zero: near the end, the network with
                 # the negligible groups removed is often better (and equally certified).
