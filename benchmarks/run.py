@@ -372,9 +372,14 @@ def _safe(fn: Any, *a: Any, **k: Any) -> dict[str, Any]:
 
 
 def _repeated(args: argparse.Namespace, fn: Any, *a: Any, **k: Any) -> dict[str, Any]:
-    """Run ``fn`` (a runner above) up to ``args.repeats`` times, stopping early once the next
+    """Run ``fn`` (a runner above) ``args.repeats`` times, and on until its runs have taken
+    ``args.min_time`` seconds (at most ``args.max_repeats`` runs), stopping early once the next
     run would take the runs past ``args.repeat_budget`` seconds; the same rule for every
-    method (benchopt-style repetitions). The row is the run with the median time: ``time`` is
+    method (benchopt-style repetitions; timeit's autorange for the fast ones). The machines
+    here are shared: the same 20 ms fit took 17-28 ms from one process to the next, and a
+    median of three runs taken within 0.1 s often fell in one slow spell; spreading the runs
+    over a second steadies the median of the fast methods without changing the slow ones'
+    (three runs of 0.34 s or more already take a second). The row is the run with the median time: ``time`` is
     that median, ``time_first`` the first run's (the one a single cold fit pays: new array
     shapes, first-touch memory, lazy imports) and ``runs`` the count. A run that errs or hits
     its time limit is not repeated."""
@@ -389,7 +394,8 @@ def _repeated(args: argparse.Namespace, fn: Any, *a: Any, **k: Any) -> dict[str,
             break
         runs.append(r)
         spent += t
-        if (len(runs) >= args.repeats or spent + t > args.repeat_budget
+        if ((len(runs) >= args.repeats and spent >= args.min_time)
+                or len(runs) >= args.max_repeats or spent + t > args.repeat_budget
                 or "killed" in str(r.get("note", "")) or "TIME_LIMIT" in str(r.get("note", ""))):
             break
     order = sorted(range(len(runs)), key=lambda i: runs[i]["time"])
@@ -625,7 +631,8 @@ def write_outputs(
         "network objectives of possibly infeasible solutions: they can fall below F*; "
         "`violation` is the largest cone-constraint violation. `ratio_vs_ours` = method "
         "time / our default solver's time on the same model; `time_s` is the median of `runs` "
-        f"runs (up to {args.repeats}, fewer once the next run would take the runs past "
+        f"runs ({args.repeats}, and more until they take {args.min_time:g} s, at most "
+        f"{args.max_repeats}; fewer once the next run would take the runs past "
         f"{args.repeat_budget:.0f} s: the same rule for every method), `time_first_s` the first "
         "run's (a cold single fit) and `ratio_first` the ratio of first runs. `t_1e-4`, `t_1e-6`: first "
         "recorded time with relative suboptimality <= 1e-4 / 1e-6 (from `history_`; "
@@ -877,6 +884,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="runs per method (median time reported; default 3)")
     ap.add_argument("--repeat-budget", type=float, default=10.0,
                     help="no further run of a method once its runs would exceed this (s)")
+    ap.add_argument("--min-time", type=float, default=1.0,
+                    help="runs of a method continue past --repeats until they take this (s)")
+    ap.add_argument("--max-repeats", type=int, default=50,
+                    help="runs per method at most (with --min-time)")
     ap.add_argument("--pyscnn-max-iter", type=int, default=10000)
     ap.add_argument("--no-pyscnn", action="store_true")
     ap.add_argument("--no-torch", action="store_true")

@@ -37,7 +37,12 @@ With the structured Newton systems of the interior point (``O(n^2 P + n^3)`` a s
 :func:`_newton_solve_lowrank`), all phases under one BLAS thread (measured on a quiet
 machine, same settings, solver call alone): fertility 16 ms, statlog-heart 30 ms,
 vertebral 33 ms, ionosphere 0.09 s, breast-cancer-wisc-diag 0.19 s (was 1.10), pima 0.17 s,
-wine-quality-red (n = 1,439) 0.73 s -- the same iterations and ``F``. The 31-set benchmark
+wine-quality-red (n = 1,439) 0.73 s -- the same iterations and ``F``. Then (2026-12-03,
+whole fit, A/B in one process against 394595e): the interior point's fused step kernels, its
+ridge starting point and a polish that forms neither the support's operator nor ``Z`` (see
+:func:`_newton_solve_lowrank`) gave a median 1.27x over 16 UCI sets (1.05-1.45x; fertility
+16.1 -> 13.0 ms, planning 28.4 -> 19.6, breast-cancer 47.5 -> 34.6, bostonHousing 153 -> 115),
+``F`` within 6e-11 and the same neurons. The 31-set benchmark
 (``benchmarks/results/uci31_gated.md``) has the side-by-side ratios.
 
 The estimators use this hybrid below :data:`MAX_N` samples and :data:`MAX_WORK` for
