@@ -76,6 +76,9 @@ MAX_N = 2000
 #: Largest ``n^2 P`` (the flops of one interior-point step's ``n x n`` matrix) for which
 #: they use it: ``n = 2000`` up to ``P = 625`` patterns.
 MAX_WORK = 2.5e9
+#: The Newton polish certifies a point with the interior point's lower bound only when the
+#: point's own gap is within this multiple of ``tol`` (see :func:`_support_newton`).
+OWN_GAP_FOR_BOUND = 10.0
 #: Largest number of unknowns (support size x d) for the Newton polish (a dense Cholesky).
 MAX_NEWTON_VARS = 2500
 #: Largest ``n x (support size x d)`` for its low-rank (Woodbury) form, used when that is > n.
@@ -157,11 +160,15 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
       ``-(1 - beta / h_g) (D_g X)^T grad L / L_g`` with ``L_g = ||D_g X||^2 L''_max``.
 
     ``bound = (lower, dual)``: a lower bound on the optimum over all patterns known from
-    elsewhere (the interior point's, with its dual point); each Newton point's gap is taken
-    against the better of it and the point's own bound (both bound the same optimum from
-    below). After one Newton step from the screened point ``F`` is at the optimum to round-off
-    (quadratic convergence from ~1e-8), but the point's own dual bound often needs one or two
-    more steps to reach ``tol`` -- steps that no longer change ``F``.
+    elsewhere (the interior point's, with its dual point). After one Newton step from a
+    screened point with the right support ``F`` is at the optimum to ~1e-10 (quadratic
+    convergence from ~1e-8), but the point's own dual bound often needs one or two more steps
+    to reach ``tol`` -- steps that no longer change ``F``: once the own gap is within
+    :data:`OWN_GAP_FOR_BOUND` ``x tol``, the gap is taken against the better of the two
+    bounds (both bound the same optimum from below). With a wrong support the own gap stays
+    far above that (1e-3 on ilpd-indian-liver and wine-quality-red, where the screening
+    removed support groups and ``F`` was 3e-8 above the optimum after one step; 3.6e-8 to
+    4.3e-6 where the support was right), so Newton goes on and lets the violators in.
 
     The result is accepted only when the *global* certificate -- the relative duality gap over
     all patterns, with the dual point scaled to be feasible for every group -- is below
@@ -181,7 +188,7 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
         f = op.forward(Ufull)
         g = loss.gradient(f, ya)
         primal, lower, gap, _, mu = _certify(op, ya, loss, beta, Ufull, f, g, op.adjoint(g))
-        if bound is not None and bound[0] > lower:
+        if bound is not None and bound[0] > lower and gap <= OWN_GAP_FOR_BOUND * tol:
             lower, mu = bound
             gap = (primal - lower) / max(abs(primal), 1e-300)
         rec = {"time": time.perf_counter() - t0, "iter": n_iter0 + it, "objective": primal,
