@@ -325,20 +325,20 @@ def pair_factor(Linv):
 # BLAS reads without a copy); everything else is one loop.
 # ---------------------------------------------------------------------------------------------
 @_jit
-def _scaled_rows(X, w):
-    """``diag(w) X`` (n, d)."""
-    n, d = X.shape
-    out = np.empty((n, d))
-    for i in range(n):
+def _rows_copy(U):
+    """A C-ordered copy of ``U`` (a column slice)."""
+    K, d = U.shape
+    out = np.empty((K, d))
+    for k in range(K):
         for j in range(d):
-            out[i, j] = w[i] * X[i, j]
+            out[k, j] = U[k, j]
     return out
 
 
 @_jit
 def _masked_forward(S, X, U):
     """``f_i = sum_k S_ik (X U^T)_ik`` for the rows ``U`` (K, d)."""
-    Zt = np.dot(X, np.ascontiguousarray(U).T)
+    Zt = np.dot(X, _rows_copy(U).T)
     n, K = S.shape
     f = np.empty(n)
     for i in range(n):
@@ -351,7 +351,7 @@ def _masked_forward(S, X, U):
 
 @_jit
 def gated_residuals(S, X, gL, zs, beta):
-    c = np.dot(S.T, _scaled_rows(X, gL))
+    c = _masked_adjoint(S, X, gL)
     K, d = c.shape
     r_u = np.empty((K, d))
     r_t = np.empty(K)
@@ -403,11 +403,29 @@ def gated_solve_pre(nu, v, det, w0, c, eta, rhs, S, X, E):
 
 
 @_jit
+def _masked_adjoint(S, X, w):
+    """``(X^T diag(w o S_k))_k`` as rows (K, d): ``S^T (w o X)``. (Loops, not array
+    expressions, here and below: numba compiles them in a fraction of the time.)"""
+    n, d = X.shape
+    wX = np.empty((n, d))
+    for i in range(n):
+        for j in range(d):
+            wX[i, j] = w[i] * X[i, j]
+    return np.dot(S.T, wX)
+
+
+@_jit
 def gated_solve_post(nu, v, det, w0, c, eta, a, cv, S, X, E):
-    bu = np.dot(S.T, _scaled_rows(X, E * cv))
+    n = E.shape[0]
+    w = np.empty(n)
+    for i in range(n):
+        w[i] = E[i] * cv[i]
+    bu = _masked_adjoint(S, X, w)
     K, m = a.shape
     back = np.zeros((K, m))
-    back[:, 1:] = bu
+    for k in range(K):
+        for j in range(1, m):
+            back[k, j] = bu[k, j - 1]
     t = nt_inv_of_inverse(nu, v, det, w0, c, eta, back)
     for k in range(K):
         for j in range(m):
@@ -419,8 +437,13 @@ def gated_solve_post(nu, v, det, w0, c, eta, a, cv, S, X, E):
 def gated_apply_h(w0, w1, c, eta, x, S, X, E):
     out = nt_apply_inv2(w0, w1, c, eta, x)
     f = _masked_forward(S, X, x[:, 1:])
-    bu = np.dot(S.T, _scaled_rows(X, E * E * f))
-    out[:, 1:] += bu
+    for i in range(f.shape[0]):
+        f[i] *= E[i] * E[i]
+    bu = _masked_adjoint(S, X, f)
+    K, m = out.shape
+    for k in range(K):
+        for j in range(1, m):
+            out[k, j] += bu[k, j - 1]
     return out
 
 
@@ -438,8 +461,12 @@ def gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u):
 
 @_jit
 def gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz):
-    dz = Wq - nt_apply_inv2(w0, w1, c, eta, dx)
-    dZ = np.dot(X, np.ascontiguousarray(dx[:, 1:]).T)
+    dz = nt_apply_inv2(w0, w1, c, eta, dx)
+    K, m = dz.shape
+    for k in range(K):
+        for j in range(m):
+            dz[k, j] = Wq[k, j] - dz[k, j]
+    dZ = np.dot(X, _rows_copy(dx[:, 1:]).T)
     return dz, dZ, min(soc_min_step(s, dx, rs), soc_min_step(z, dz, rz))
 
 
