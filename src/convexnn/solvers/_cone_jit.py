@@ -350,6 +350,18 @@ def _masked_forward(S, X, U):
 
 
 @_jit
+def _masked_adjoint(S, X, w):
+    """``(X^T diag(w o S_k))_k`` as rows (K, d): ``S^T (w o X)``. (Loops, not array
+    expressions, here and below: numba compiles them in a fraction of the time.)"""
+    n, d = X.shape
+    wX = np.empty((n, d))
+    for i in range(n):
+        for j in range(d):
+            wX[i, j] = w[i] * X[i, j]
+    return np.dot(S.T, wX)
+
+
+@_jit
 def gated_residuals(S, X, gL, zs, beta):
     c = _masked_adjoint(S, X, gL)
     K, d = c.shape
@@ -400,18 +412,6 @@ def gated_solve_pre(nu, v, det, w0, c, eta, rhs, S, X, E):
     for i in range(f.shape[0]):
         f[i] *= E[i]
     return a, f
-
-
-@_jit
-def _masked_adjoint(S, X, w):
-    """``(X^T diag(w o S_k))_k`` as rows (K, d): ``S^T (w o X)``. (Loops, not array
-    expressions, here and below: numba compiles them in a fraction of the time.)"""
-    n, d = X.shape
-    wX = np.empty((n, d))
-    for i in range(n):
-        for j in range(d):
-            wX[i, j] = w[i] * X[i, j]
-    return np.dot(S.T, wX)
 
 
 @_jit

@@ -244,7 +244,7 @@ def _ridge_start(X: np.ndarray, S: np.ndarray, XXt: np.ndarray, loss: Loss, y: n
     at ``beta = 1e-3 / 1e-2 / 1e-1`` against 103 / 91 / 91 cold; ``3 beta`` and ``30 beta``
     were within 2 steps of it, fixed ``lam`` in 0.01-0.3 as good at ``beta = 1e-2`` but not
     at ``1e-1``. Logistic loss (9 sets): 133 / 81 / 80 against 155 / 93 / 83. Returns None
-    where ``h`` has a zero or the factorization fails (the cold start then serves).
+    where ``h`` has a zero or the solution is not finite (the cold start then serves).
     """
     n = X.shape[0]
     f0 = np.zeros(n)
@@ -254,15 +254,14 @@ def _ridge_start(X: np.ndarray, S: np.ndarray, XXt: np.ndarray, loss: Loss, y: n
     E = np.sqrt(h)
     SE = S * E[:, None]
     syrk = sla.get_blas_funcs("syrk", (SE,))
-    Mk = syrk(1.0, SE.T, trans=1, lower=0)  # upper triangle of E (S S^T) E
+    Mk = syrk(1.0 / lam, SE.T, trans=1, lower=0)  # upper triangle of E (S S^T) E / lam
     Mk *= XXt
-    Mk[np.diag_indices(n)] += lam
-    potrf, potrs = sla.get_lapack_funcs(("potrf", "potrs"), (Mk,))
-    c, info = potrf(Mk, lower=0, overwrite_a=1, clean=0)
-    if info != 0:
-        return None
-    w, info = potrs(c, -np.asarray(loss.gradient(f0, y)) / E, lower=0)
-    if info != 0 or not np.all(np.isfinite(w)):
+    # (lam I + E K E) w = -g / E as (I + E K E / lam) w = -g / (lam E): the interior point's
+    # own I + PSD factorization (Cholesky, eigenvalue clamp where round-off breaks it)
+    fac = _FactoredN()
+    fac._factor(Mk)
+    w = fac._msolve(-np.asarray(loss.gradient(f0, y)) / E) / lam
+    if not np.all(np.isfinite(w)):
         return None
     return np.asarray(S.T @ ((E * w)[:, None] * X))
 
