@@ -255,7 +255,7 @@ def _ridge_start(X: np.ndarray, S: np.ndarray, XXt: np.ndarray, loss: Loss, y: n
     SE = S * E[:, None]
     syrk = sla.get_blas_funcs("syrk", (SE,))
     Mk = syrk(1.0 / lam, SE.T, trans=1, lower=0)  # upper triangle of E (S S^T) E / lam
-    Mk *= XXt
+    Mk *= XXt.T  # syrk returns Fortran order: the transposed view walks XXt the same way
     # (lam I + E K E) w = -g / E as (I + E K E / lam) w = -g / (lam E): the interior point's
     # own I + PSD factorization (Cholesky, eigenvalue clamp where round-off breaks it)
     fac = _FactoredN()
@@ -600,7 +600,7 @@ class _GatedKKT(_FactoredN):
     """
 
     def __init__(self, X: np.ndarray, S: np.ndarray, E: np.ndarray, XXt: np.ndarray,
-                 scaled: tuple[np.ndarray, ...], gram_threads: bool = False) -> None:
+                 scaled: tuple[np.ndarray, ...]) -> None:
         # scaled: kernels().gated_scaling(s, z, rs, rz, S, E, X) -- the NT scaling's
         # parameters, lam, detl, lam o lam and the two (n, K) factors of M, in one call
         self.X, self.S, self.E = X, S, E
@@ -611,11 +611,18 @@ class _GatedKKT(_FactoredN):
         Se, Q = scaled[10:]  # S o E sqrt(alpha) and S o E o (X q^T), (n, K)
         # Both n x n products by symmetric rank-k updates (upper triangles only, half the
         # flops of a GEMM; the transposes are Fortran-ordered views, so BLAS copies nothing).
+        # On the solve's one BLAS thread: unlike the ReLU Gram (inner dimension K m), these
+        # have inner dimension K <= P, and two threads (the _gram_threads rule) made whole
+        # gated fits slower on every UCI set with n >= 283 where it applied (congressional-
+        # voting 91 -> 62 ms with one thread, bostonHousing 170 -> 80, pima 228 -> 131,
+        # wine-quality-red (n 1439) 961 -> 927; the waking of the second thread, not the
+        # product, is what costs).
         syrk = sla.get_blas_funcs("syrk", (Se,))
-        with blas_threads(_gram_limit(Se.shape[0], Se.shape[1], gram_threads)):
-            Mm = syrk(1.0, Se.T, trans=1, lower=0)
-            Mm *= XXt
-            Mm = syrk(1.0, Q.T, beta=1.0, c=Mm, trans=1, lower=0, overwrite_c=1)
+        Mm = syrk(1.0, Se.T, trans=1, lower=0)
+        # syrk returns Fortran order; XXt (symmetric) is multiplied through its transposed
+        # view so both operands are walked in the same order (3-5x faster at n 200-600)
+        Mm *= XXt.T
+        Mm = syrk(1.0, Q.T, beta=1.0, c=Mm, trans=1, lower=0, overwrite_c=1)
         self._factor(Mm)
 
     def _apply_h(self, x: np.ndarray) -> np.ndarray:
@@ -1201,8 +1208,7 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                 # Gated, structured: the same Mehrotra step as the general branch below, each
                 # part one call of a fused kernel (:mod:`._cone_kernels`, gated_*) where the
                 # general branch makes 5-15 array operations.
-                gk = _GatedKKT(X, Sw, E, XXt, kern.gated_scaling(s_soc, zs, r_s, r_z, Sw, E, X),
-                               gram_threads=gram_threads)
+                gk = _GatedKKT(X, Sw, E, XXt, kern.gated_scaling(s_soc, zs, r_s, r_z, Sw, E, X))
                 nt = gk.nt
                 dx, dz_s, dZ, a_aff = gk.direction(-gk.lamlam, r_t, r_u, s_soc, r_s, zs, r_z)
                 rc = kern.gated_corrector(s_soc, dx, zs, dz_s, min(1.0, a_aff), gk.lamlam,
