@@ -212,3 +212,26 @@ def test_gram_update_with_more_threads_gives_the_same_solve(monkeypatch):
     assert abs(both.objective - base.objective) <= 1e-10 * abs(base.objective)
     gated = ip.solve_ipm(X, y, masks, loss, 1e-2, model="gated", tol=1e-7)
     assert gated.status is SolverStatus.CONVERGED
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_newton_polish_certifies_on_tied_rows(seed):
+    """Integer-coded features (many duplicated and tied rows, as in the monks sets): the
+    active-set polish certifies within a few steps. Before the round-off row-block tolerance
+    and the pricing before releasing rows, both seeds ran the 30 Newton steps and fell back to
+    FISTA (zero-length steps blocked by rows in the span of the active ones)."""
+    rng = np.random.default_rng(seed)
+    n, d = 150, 6
+    Z = rng.integers(1, 4, size=(n, d)).astype(float)
+    y = np.where((Z[:, 0] == Z[:, 1]) | (Z[:, 4] == 1), 1.0, -1.0)
+    X = np.column_stack([(Z - Z.mean(0)) / Z.std(0), np.ones(n)])
+    assert len(np.unique(X, axis=0)) < n  # duplicated rows
+    arr = sample_arrangements(X, 80, random_state=seed)
+    masks = arr.masks()
+    ref = solve_cvxpy(X, y, masks, 1e-2, model="relu", loss="squared", tol=1e-9)
+    assert ref.status is SolverStatus.CONVERGED
+    res = solve_relu_hybrid(X, y, masks, get_loss("squared"), 1e-2, gates=arr.gates, tol=1e-6)
+    assert res.info["polish"] == "newton" and res.status is SolverStatus.CONVERGED
+    assert res.n_iter - res.info["ipm_iter"] <= 10
+    assert res.objective <= ref.objective * (1 + 1e-8)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
