@@ -13,6 +13,10 @@ import numba
 import numpy as np
 
 _jit = numba.njit(cache=True, nogil=True)
+# Reassociation for the long row sums only (n x K products): without it LLVM keeps the strict
+# left-to-right order and cannot vectorize the reduction (a row dot of 98 x 250: 23 us, 6 us
+# with it). The short Lorentz products of the cone kernels keep the strict order.
+_jit_sum = numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 
 
 @_jit
@@ -335,18 +339,23 @@ def _rows_copy(U):
     return out
 
 
-@_jit
-def _masked_forward(S, X, U):
-    """``f_i = sum_k S_ik (X U^T)_ik`` for the rows ``U`` (K, d)."""
-    Zt = np.dot(X, _rows_copy(U).T)
+@_jit_sum
+def _rowdot(S, Z):
+    """``f_i = sum_k S_ik Z_ik``."""
     n, K = S.shape
     f = np.empty(n)
     for i in range(n):
         t = 0.0
         for k in range(K):
-            t += S[i, k] * Zt[i, k]
+            t += S[i, k] * Z[i, k]
         f[i] = t
     return f
+
+
+@_jit
+def _masked_forward(S, X, U):
+    """``f_i = sum_k S_ik (X U^T)_ik`` for the rows ``U`` (K, d)."""
+    return _rowdot(S, np.dot(X, _rows_copy(U).T))
 
 
 @_jit
@@ -508,11 +517,7 @@ def gated_update(s, z, rs, rz, dx, dz, a, Z, dZ, S):
         rz2[k] = max(rz[k] + drz[k], 1e-3 * max(z2[k, 0] * z2[k, 0] - zz, 1e-300))
     n = Z.shape[0]
     Z2 = np.empty((n, K))
-    f = np.empty(n)
     for i in range(n):
-        t = 0.0
         for k in range(K):
             Z2[i, k] = Z[i, k] + a * dZ[i, k]
-            t += S[i, k] * Z2[i, k]
-        f[i] = t
-    return s2, z2, rs2, rz2, Z2, f
+    return s2, z2, rs2, rz2, Z2, _rowdot(S, Z2)
