@@ -246,6 +246,12 @@ def test_gated_step_kernels_agree(m):
          b.gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u))
     same(a.gated_finish(w0, w1, c, eta, rc, x, X, s, rs, z, rz),
          b.gated_finish(w0, w1, c, eta, rc, x, X, s, rs, z, rz))
+    # the predictor's form: the same dz and step, no dZ
+    fin = a.gated_finish(w0, w1, c, eta, rc, x, X, s, rs, z, rz, False)
+    same(fin, b.gated_finish(w0, w1, c, eta, rc, x, X, s, rs, z, rz, False))
+    assert fin[1].shape == (0, K)
+    same([fin[0], fin[2]], [b.gated_finish(w0, w1, c, eta, rc, x, X, s, rs, z, rz)[i]
+                            for i in (0, 2)])
     same(a.gated_corrector(s, x, z, rc, 0.1, lamlam, w0, w1, c, eta, 3.0, 0.2),
          b.gated_corrector(s, x, z, rc, 0.1, lamlam, w0, w1, c, eta, 3.0, 0.2))
     same(a.gated_update(s, z, rs, rz, x, rc, 0.01, Z, dZ, S),

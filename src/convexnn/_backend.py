@@ -12,12 +12,29 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import array_namespace as _array_namespace
+from array_api_compat import is_torch_array
 
 __all__ = ["array_namespace", "to_backend", "to_numpy", "is_torch_array", "resolve_dtype",
            "blas_threads"]
 
 _CONTROLLER: Any = None
+_NUMPY_NAMESPACE: Any = None
+
+
+def array_namespace(*xs: Any) -> Any:
+    """``array_api_compat.array_namespace``, with a fast path for plain NumPy arrays.
+
+    The general lookup costs ~9 us a call (it inspects every argument against each supported
+    library); the losses and certificates call it a few dozen times in one small solve
+    (0.3 ms of a 25 ms gated fit). For arguments that are all exactly ``np.ndarray`` the
+    answer is always the same namespace, cached on first use."""
+    global _NUMPY_NAMESPACE
+    if xs and all(type(x) is np.ndarray for x in xs):
+        if _NUMPY_NAMESPACE is None:
+            _NUMPY_NAMESPACE = _array_namespace(np.empty(0))
+        return _NUMPY_NAMESPACE
+    return _array_namespace(*xs)
 
 
 @contextlib.contextmanager

@@ -144,14 +144,19 @@ class Arrangements:
         )
 
 
-def _unique_columns(packed: np.ndarray) -> np.ndarray:
-    """Indices of the first occurrence of each distinct column, in original order."""
-    if packed.shape[1] == 0:
+def _unique_rows(rows: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each distinct row of a C-ordered uint8 array, in
+    original order."""
+    if rows.shape[0] == 0:
         return np.zeros(0, dtype=int)
-    rows = np.ascontiguousarray(packed.T)
     void = rows.view(np.dtype((np.void, rows.shape[1])))[:, 0]
     _, first = np.unique(void, return_index=True)
     return np.sort(first)
+
+
+def _unique_columns(packed: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each distinct column, in original order."""
+    return _unique_rows(np.ascontiguousarray(packed.T))
 
 
 def _patterns_from_gates(
@@ -159,17 +164,21 @@ def _patterns_from_gates(
 ) -> Arrangements:
     """Distinct, non-zero patterns ``1[X g >= 0]`` of the columns of ``gates``."""
     masks = X @ gates >= 0
-    packed = np.packbits(masks, axis=0)
-    keep = _unique_columns(packed)
-    nonzero = masks[:, keep].any(axis=0)
-    keep = keep[nonzero]
-    return Arrangements(
+    # Packed pattern by pattern, along the contiguous axis of the transposed copy: packbits
+    # along axis 0 of the (n, P) masks was 6x slower (130 vs 20 us at n 215, P 250; a tenth
+    # of a small gated fit's overhead went to building its patterns).
+    rows = np.packbits(np.ascontiguousarray(masks.T), axis=1)
+    keep = _unique_rows(rows)
+    keep = keep[rows[keep].any(axis=1)]
+    arr = Arrangements(
         gates=np.ascontiguousarray(gates[:, keep], dtype=np.float64),
-        packed_masks=np.ascontiguousarray(packed[:, keep]),
+        packed_masks=np.ascontiguousarray(rows[keep].T),
         n_samples=X.shape[0],
         method=method,
         exact=exact,
     )
+    arr._cache["masks"] = masks[:, keep]  # what masks() would unpack
+    return arr
 
 
 def _check_memory(n: int, P: int, max_bytes: int | None) -> None:

@@ -469,13 +469,13 @@ def gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u):
 
 
 @_jit
-def gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz):
+def gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz, with_dZ=True):
     dz = nt_apply_inv2(w0, w1, c, eta, dx)
     K, m = dz.shape
     for k in range(K):
         for j in range(m):
             dz[k, j] = Wq[k, j] - dz[k, j]
-    dZ = np.dot(X, _rows_copy(dx[:, 1:]).T)
+    dZ = np.dot(X, _rows_copy(dx[:, 1:]).T) if with_dZ else np.empty((0, K))
     return dz, dZ, min(soc_min_step(s, dx, rs), soc_min_step(z, dz, rz))
 
 

@@ -315,11 +315,13 @@ def gated_rhs(lam: np.ndarray, rc: np.ndarray, detl: np.ndarray, w0: np.ndarray,
 
 def gated_finish(w0: np.ndarray, w1: np.ndarray, c: np.ndarray, eta: np.ndarray,
                  Wq: np.ndarray, dx: np.ndarray, X: np.ndarray, s: np.ndarray, rs: np.ndarray,
-                 z: np.ndarray, rz: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """From the primal direction ``dx``: ``dz = Wq - W^{-2} dx``, ``dZ = X du^T`` and the
-    largest step keeping ``s + a dx`` and ``z + a dz`` inside their cones."""
+                 z: np.ndarray, rz: np.ndarray, with_dZ: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+    """From the primal direction ``dx``: ``dz = Wq - W^{-2} dx``, ``dZ = X du^T`` (an empty
+    ``(0, K)`` array unless ``with_dZ``: the predictor needs only the step) and the largest
+    step keeping ``s + a dx`` and ``z + a dz`` inside their cones."""
     dz = Wq - nt_apply_inv2(w0, w1, c, eta, dx)
-    dZ = X @ dx[:, 1:].T
+    dZ = X @ dx[:, 1:].T if with_dZ else np.empty((0, dx.shape[0]))
     return dz, dZ, min(soc_min_step(s, dx, rs), soc_min_step(z, dz, rz))
 
 

@@ -631,13 +631,13 @@ class _GatedKKT(_FactoredN):
         return np.asarray(self._k.gated_apply_h(nt.w0, nt.w1, nt.c, nt.eta, x, self.S,
                                                 self.X, self.E))
 
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
+    def solve(self, rhs: np.ndarray, refine: bool = True) -> np.ndarray:
         # Late in a solve (W^2 has condition ~(2 w0)^4) the solve below leaves residuals of
         # ~1e-8 relative (the late-iterate test: 3e-8 at |w1| ~ 2e4, 1e-12 after one step of
         # iterative refinement against the exact H, O(n d K)). Early on (w0 <= 1e2, residuals
         # ~1e-11) the refinement step is skipped: it is 40 % of the direction's cost.
         x = self._solve1(rhs)
-        if self.refine:
+        if refine and self.refine:
             x = x + self._solve1(rhs - self._apply_h(x))
         return x
 
@@ -655,15 +655,19 @@ class _GatedKKT(_FactoredN):
                                                    a, self._msolve(b), self.S, self.X, self.E))
 
     def direction(self, rc: np.ndarray, r_t: np.ndarray, r_u: np.ndarray, s: np.ndarray,
-                  rs: np.ndarray, z: np.ndarray, rz: np.ndarray
+                  rs: np.ndarray, z: np.ndarray, rz: np.ndarray, predictor: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
         """The Newton direction for the complementarity term ``rc`` (the gated counterpart of
         :meth:`_Step.direction`): ``dx``, ``dz``, ``dZ = X du^T`` and the largest step that
-        keeps the primal and dual points inside their cones."""
+        keeps the primal and dual points inside their cones.
+
+        ``predictor=True`` (the affine-scaling direction, which only sets the corrector's
+        centering and second-order term): no ``dZ`` (empty) and no refinement step."""
         nt, k = self.nt, self._k
         Wq, rhs = k.gated_rhs(self.lam, rc, self.detl, nt.w0, nt.w1, nt.c, nt.eta, r_t, r_u)
-        dx = self.solve(rhs)
-        dz, dZ, amax = k.gated_finish(nt.w0, nt.w1, nt.c, nt.eta, Wq, dx, self.X, s, rs, z, rz)
+        dx = self.solve(rhs, refine=not predictor)
+        dz, dZ, amax = k.gated_finish(nt.w0, nt.w1, nt.c, nt.eta, Wq, dx, self.X, s, rs, z, rz,
+                                      not predictor)
         return dx, dz, dZ, float(amax)
 
 
@@ -1103,7 +1107,14 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                     if small.any():
                         Ut = Ufull.copy()
                         Ut[small] = 0.0
-                        Ft = net_objective(Ut)
+                        if relu:
+                            Ft = net_objective(Ut)
+                        else:
+                            # from the carried products Z = X U^T: the predictions less the
+                            # small groups' terms (an n x |small| sum, not an n x d x P product)
+                            sw = small[idx]
+                            Ft = loss.value(f - np.einsum("ik,ik->i", Sw[:, sw], Z[:, sw]), y) \
+                                + beta * float(np.linalg.norm(Ut, axis=1).sum())
                         if Ft < F:
                             F, Ufull = Ft, Ut
                             break
@@ -1210,7 +1221,8 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                 # general branch makes 5-15 array operations.
                 gk = _GatedKKT(X, Sw, E, XXt, kern.gated_scaling(s_soc, zs, r_s, r_z, Sw, E, X))
                 nt = gk.nt
-                dx, dz_s, dZ, a_aff = gk.direction(-gk.lamlam, r_t, r_u, s_soc, r_s, zs, r_z)
+                dx, dz_s, _, a_aff = gk.direction(-gk.lamlam, r_t, r_u, s_soc, r_s, zs, r_z,
+                                                  predictor=True)
                 rc = kern.gated_corrector(s_soc, dx, zs, dz_s, min(1.0, a_aff), gk.lamlam,
                                           nt.w0, nt.w1, nt.c, nt.eta, comp, mu_c)
                 dx, dz_s, dZ, a_max = gk.direction(rc, r_t, r_u, s_soc, r_s, zs, r_z)
