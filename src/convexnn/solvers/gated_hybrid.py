@@ -196,9 +196,9 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
     history: list[dict[str, float]] = []
     it = 0
 
-    def certify() -> SolverResult | None:
-        # The global certificate over all patterns, as in the FISTA solvers.
-        f = op.forward(Ufull)
+    def certify(f: np.ndarray) -> SolverResult | None:
+        # The global certificate over all patterns, as in the FISTA solvers (f: the
+        # predictions of Ufull, from its support's products).
         g = loss.gradient(f, ya)
         primal, lower, gap, _, mu = _certify(op, ya, loss, beta, Ufull, f, g, op.adjoint(g))
         if bound is not None and bound[0] > lower and gap <= OWN_GAP_FOR_BOUND * tol:
@@ -239,9 +239,11 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
         def adj(r: np.ndarray, A: np.ndarray | None = A, Mf: np.ndarray = Mf) -> np.ndarray:
             return A.T @ r if A is not None else (Mf.T @ (r[:, None] * Xa)).reshape(-1)
 
-        def phi(v: np.ndarray) -> float:
-            return loss.value(fwd(v), ya) + beta * float(
-                np.linalg.norm(v.reshape(-1, d), axis=1).sum())
+        def phi(v: np.ndarray) -> tuple[float, np.ndarray]:
+            """The objective on S at ``v``, and the predictions."""
+            fv = fwd(v)
+            return loss.value(fv, ya) + beta * float(
+                np.linalg.norm(v.reshape(-1, d), axis=1).sum()), fv
 
         stalled = False
         while it < max_iter and (deadline is None or time.perf_counter() < deadline):
@@ -296,11 +298,11 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
             if not np.all(np.isfinite(p)):
                 return None
             slope = float(grad @ p)
-            f0, t = phi(u), 1.0
+            f0 = loss.value(f, ya) + beta * float(nrm.sum())  # phi(u)
             if not slope < 0:
                 stalled = True
                 break
-            f1 = phi(u + p)
+            f1, fv = phi(u + p)
             if f1 > f0 + 0.25 * slope:
                 # The full step fails. Where it reverses a group (u_k . (u_k + p_k) < 0) that
                 # group's optimum is the kink at zero, which Newton's quadratic model of
@@ -316,10 +318,10 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
             t, ft = 1.0, f1
             while ft > f0 + 0.25 * t * slope and t > 1e-10:
                 t *= 0.5
-                ft = phi(u + t * p)
+                ft, fv = phi(u + t * p)
             u = u + t * p
             Ufull[S] = u.reshape(-1, d)
-            done = certify()
+            done = certify(fv)
             if done is not None:
                 return done
             # Newton decrement ~ round-off of phi, or no step: stationary on S.
