@@ -116,3 +116,32 @@ def test_newton_polish_with_more_unknowns_than_samples(loss):
     X, _, _, _, _, res = _newton_case(loss, n=40, d=12, seed=4, beta=1e-3, tol=1e-8)
     assert res.info["support"] * X.shape[1] > X.shape[0]
     assert res.status is SolverStatus.CONVERGED and res.criterion <= 1e-8
+
+
+def test_newton_polish_from_a_loose_interior_point(shared_data):
+    """From an interior point at gap 1e-5 (not the 1e-6 the hybrid uses) the screening keeps
+    a wrong support on hepatitis: a group with a tiny norm at the optimum must re-enter. It
+    starts at a small proximal-gradient step, and the polish used to drop it again at once
+    for being small (28 times, then the FISTA fallback); it now certifies, at the optimum
+    CVXPY finds on the same patterns."""
+    from convexnn.datasets import load
+    from convexnn.operators import MaskedOperator
+    from convexnn.solvers.gated_hybrid import _support_newton
+    from convexnn.solvers.interior_point import solve_ipm
+
+    ds = load("uci:hepatitis", data_dir=shared_data)
+    X = np.column_stack([ds.X_train, np.ones(ds.X_train.shape[0])])
+    y = np.where(ds.y_train == ds.y_train.max(), 1.0, -1.0)
+    arr = sample_arrangements(X, 250, 0)
+    M, loss, beta = arr.masks(), get_loss("squared"), 1e-2
+    ipm = solve_ipm(X, y, M, loss, beta, model="gated", gates=arr.gates, tol=1e-5)
+    U = np.array(ipm.V, copy=True)
+    op = MaskedOperator(X, M)
+    h = np.linalg.norm(op.adjoint(-loss.gradient(op.forward(U), y)), axis=1)
+    U[h < beta * (1.0 - 1e-3)] = 0.0  # the hybrid's screening
+    res = _support_newton(X, y, M, op, loss, beta, U, tol=1e-6, t0=0.0, n_iter0=0,
+                          bound=(float(ipm.lower_bound), ipm.dual))
+    assert res is not None and res.criterion <= 1e-6
+    ref = solve_cvxpy(X, y, M, beta, model="gated", loss="squared", tol=1e-9)
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
