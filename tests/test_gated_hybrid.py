@@ -145,3 +145,30 @@ def test_newton_polish_from_a_loose_interior_point(shared_data):
     ref = solve_cvxpy(X, y, M, beta, model="gated", loss="squared", tol=1e-9)
     assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
     assert res.lower_bound <= ref.objective * (1 + 1e-9)
+
+
+def test_duplicate_rows_are_merged_exactly():
+    """Identical rows (with different targets) are merged into weighted ones for the squared
+    loss: the same optimum as CVXPY on the rows as given, and a lower bound that is the dual
+    value of a feasible dual point of the unmerged program."""
+    X, y = planted_instance(90, 3, "squared", d=4)
+    rng = np.random.default_rng(3)
+    rep = rng.integers(0, 90, 60)  # 60 repeated rows, targets perturbed
+    X = np.vstack([X, X[rep]])
+    y = np.r_[y, y[rep] + 0.3 * rng.standard_normal(60)]
+    arr = sample_arrangements(X, 60, random_state=3)
+    masks, beta, loss = arr.masks(), 1e-2, get_loss("squared")
+    ref = solve_cvxpy(X, y, masks, beta, model="gated", loss="squared", tol=1e-9)
+    res = solve_gated_hybrid(X, y, masks, loss, beta, gates=arr.gates, tol=1e-7)
+    assert res.info["merged_rows"] == X.shape[0] - np.unique(X, axis=0).shape[0] > 0
+    assert res.status is SolverStatus.CONVERGED and res.criterion <= 1e-7
+    assert abs(res.objective - ref.objective) <= 1e-6 * abs(ref.objective)
+    assert res.lower_bound <= ref.objective * (1 + 1e-9)
+    assert all(r["lower_bound"] <= ref.objective * (1 + 1e-9) for r in res.history)
+    mu = res.dual
+    h = np.linalg.norm((masks * mu[:, None]).T @ X, axis=1)
+    assert h.max() <= beta * (1 + 1e-9)
+    assert loss.dual_value(mu, y) == pytest.approx(res.lower_bound, rel=1e-10)
+    f = np.sum(masks * (X @ res.V.T), axis=1)
+    assert res.objective == pytest.approx(
+        loss.value(f, y) + beta * np.linalg.norm(res.V, axis=1).sum(), rel=1e-12)

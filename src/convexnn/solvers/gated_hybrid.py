@@ -55,7 +55,7 @@ d 100: 1.27 vs 3.41 s; n 2,000, d 50: 2.92 vs 3.48; n 1,500, d 200: 6.9 vs 11.2.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg as sla
@@ -392,7 +392,9 @@ def solve_gated_hybrid(
     """Solve the gated program by the interior-point method, then polish to a sparse optimum.
 
     Parameters are those of :func:`.fista.solve_gated_fista`; ``gates`` (d, P) are passed to
-    the interior-point method (interior points of the patterns' regions).
+    the interior-point method (interior points of the patterns' regions). With the squared
+    loss, identical rows of ``(X, masks)`` are first merged into weighted ones, exactly
+    (:func:`_solve_merged`; ``info["merged_rows"]``); the result is that of the rows as given.
 
     Returns
     -------
@@ -406,6 +408,105 @@ def solve_gated_hybrid(
     Xa = np.asarray(to_numpy(X), dtype=np.float64)
     ya = np.asarray(to_numpy(y), dtype=np.float64)
     M = np.asarray(to_numpy(masks)).astype(bool)
+    merged = _merge_duplicate_rows(Xa, ya, M) if loss.name == "squared" else None
+    if merged is not None:
+        res = _solve_merged(Xa, ya, M, merged, loss, beta, gates=gates, tol=tol,
+                            max_iter=max_iter, time_limit=time_limit, callback=callback)
+        res.info["time"] = time.perf_counter() - t0  # the merging included
+        return res
+    return _solve_hybrid(Xa, ya, M, loss, beta, gates=gates, tol=tol, max_iter=max_iter,
+                         time_limit=time_limit, callback=callback)
+
+
+class _Merged(NamedTuple):
+    """The distinct rows of ``(X, masks)``: ``first`` (indices), ``inv`` (each row's distinct
+    row), ``m`` (multiplicities) and ``ybar`` (the groups' mean targets)."""
+
+    first: np.ndarray
+    inv: np.ndarray
+    m: np.ndarray
+    ybar: np.ndarray
+
+
+def _merge_duplicate_rows(X: np.ndarray, y: np.ndarray, M: np.ndarray) -> _Merged | None:
+    """The groups of identical rows of ``(X, masks)``, or None when every row is distinct."""
+    n = X.shape[0]
+    if n < 2:
+        return None
+    key = np.ascontiguousarray(np.concatenate(
+        [np.ascontiguousarray(X).view(np.uint8).reshape(n, -1), np.packbits(M, axis=1)],
+        axis=1))
+    void = key.view(np.dtype((np.void, key.shape[1])))[:, 0]
+    _, first, inv, m = np.unique(void, return_index=True, return_inverse=True,
+                                 return_counts=True)
+    if first.size == n:
+        return None
+    inv = inv.reshape(-1)
+    mf = m.astype(np.float64)
+    return _Merged(first, inv, mf, np.bincount(inv, weights=y, minlength=first.size) / mf)
+
+
+def _solve_merged(X: np.ndarray, y: np.ndarray, M: np.ndarray, mg: _Merged, loss: Loss,
+                  beta: float, **kw: Any) -> SolverResult:
+    """The squared-loss program with its identical rows merged, exactly.
+
+    With ``G_r`` the rows equal to distinct row ``r`` (``m_r`` of them, mean target
+    ``ybar_r``; their predictions are equal), ``(1/2n) sum_i (f_i - y_i)^2
+    = c1 (1/2n') sum_r (sqrt(m_r) f_r - sqrt(m_r) ybar_r)^2 + c0`` with ``n'`` distinct rows,
+    ``c1 = n'/n`` and ``c0 = (1/2n) sum_i (y_i - ybar_{r(i)})^2``. Since
+    ``sqrt(m_r) f_r = sum_k D_rk (sqrt(m_r) x_r)^T u_k`` (a positive row scaling keeps every
+    mask), ``F(U) = c1 F'(U) + c0`` where ``F'`` is the same program on the rows
+    ``sqrt(m_r) x_r``, targets ``sqrt(m_r) ybar_r`` and ``beta' = beta / c1``: the same
+    minimizers. A lower bound ``l'`` of ``F'`` gives ``c1 l' + c0`` for ``F``, attained by the
+    dual point ``mu_i = c1 mu'_r / sqrt(m_r) + (y_i - ybar_r) / n`` (feasible: the second term
+    sums to zero over each group, so ``X^T D_k mu = c1 X'^T D'_k mu'``, and
+    ``||.|| <= c1 beta' = beta``; derived here and checked against CVXPY on the unmerged data
+    in tests/test_gated_hybrid.py). The relative gap can only shrink:
+    ``c1 (F' - l') / (c1 F' + c0) <= (F' - l') / F'``.
+
+    Measured (estimator fit, P = 250): congressional-voting has 64 distinct rows of 326,
+    breast-cancer 201 of 215, spect 62 of 79.
+    """
+    n = X.shape[0]
+    nr = mg.first.size
+    c1 = nr / n
+    res_y = y - mg.ybar[mg.inv]
+    c0 = 0.5 * float(res_y @ res_y) / n
+    sq = np.sqrt(mg.m)
+    cb = kw.pop("callback", None)
+
+    def lift(rec: dict[str, float]) -> dict[str, float]:
+        out = dict(rec)
+        out["objective"] = c1 * rec["objective"] + c0
+        out["lower_bound"] = c1 * rec["lower_bound"] + c0
+        out["criterion"] = (out["objective"] - out["lower_bound"]) / max(
+            abs(out["objective"]), 1e-300)
+        return out
+
+    res = _solve_hybrid(X[mg.first] * sq[:, None], mg.ybar * sq, M[mg.first], loss,
+                        beta / c1, callback=None if cb is None else (lambda r: cb(lift(r))),
+                        **kw)
+    V = np.asarray(res.V)
+    f = _rowdot(M.astype(np.float64), X @ V.T)  # the predictions on the given rows
+    F = loss.value(f, y) + beta * float(np.linalg.norm(V, axis=1).sum())
+    lower = c1 * float(res.lower_bound) + c0
+    dual = None if res.dual is None else (
+        c1 * np.asarray(res.dual)[mg.inv] / sq[mg.inv] + res_y / n)
+    gap = (F - lower) / max(abs(F), 1e-300)
+    status = res.status
+    if status is SolverStatus.CONVERGED and not gap <= kw["tol"]:
+        status = SolverStatus.MAX_ITER
+    return SolverResult(V=V, W=None, objective=F, lower_bound=lower, criterion=gap,
+                        n_iter=res.n_iter, status=status,
+                        history=[lift(r) for r in res.history], dual=dual,
+                        info={**res.info, "merged_rows": n - nr})
+
+
+def _solve_hybrid(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, loss: Loss, beta: float, *,
+                  gates: Any, tol: float, max_iter: int, time_limit: float | None,
+                  callback: Any) -> SolverResult:
+    """:func:`solve_gated_hybrid` on validated arrays, rows as given."""
+    t0 = time.perf_counter()
     # max_iter and time_limit bound all phases together.
     ipm = solve_ipm(Xa, ya, M, loss, beta, model="gated", gates=gates, tol=tol,
                     max_iter=min(max_iter, 100), time_limit=time_limit, callback=callback)
