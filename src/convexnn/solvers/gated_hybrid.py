@@ -42,7 +42,11 @@ whole fit, A/B in one process against 394595e): the interior point's fused step 
 ridge starting point and a polish that forms neither the support's operator nor ``Z`` (see
 :func:`_newton_solve_lowrank`) gave a median 1.27x over 16 UCI sets (1.05-1.45x; fertility
 16.1 -> 13.0 ms, planning 28.4 -> 19.6, breast-cancer 47.5 -> 34.6, bostonHousing 153 -> 115),
-``F`` within 6e-11 and the same neurons. The 31-set benchmark
+``F`` within 6e-11 and the same neurons. Then (2026-12-03, later): the predictor direction
+without ``dZ`` or refinement, one triangular solve in the polish's Newton system, and the
+polish's certificate from predictions it already has gave a median 1.09x over 10 sets; merging
+identical rows (squared loss, :func:`_solve_merged`) gave congressional-voting 3.97x (64
+distinct rows of 326), spect 1.11x, breast-cancer 1.08x. The 31-set benchmark
 (``benchmarks/results/uci31_gated.md``) has the side-by-side ratios.
 
 The estimators use this hybrid below :data:`MAX_N` samples and :data:`MAX_WORK` for
