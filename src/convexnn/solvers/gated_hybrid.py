@@ -205,12 +205,11 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
     history: list[dict[str, float]] = []
     it = 0
     fresh = np.zeros(0, dtype=int)  # groups that entered S at the last pricing
-    h_out = 0.0                     # the largest dual value outside S at the last certificate
 
-    def certify(f: np.ndarray) -> SolverResult | None:
+    def certify(f: np.ndarray) -> tuple[SolverResult | None, float]:
         # The global certificate over all patterns, as in the FISTA solvers (f: the
-        # predictions of Ufull, from its support's products).
-        nonlocal h_out
+        # predictions of Ufull, from its support's products); the result where it holds,
+        # and the largest dual value outside S.
         g = loss.gradient(f, ya)
         G = op.adjoint(g)
         primal, lower, gap, _, mu = _certify(op, ya, loss, beta, Ufull, f, g, G)
@@ -226,12 +225,13 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
         if callback is not None:
             callback(rec)
         if gap > tol:
-            return None
+            return None, h_out
         return SolverResult(V=Ufull, W=None, objective=primal, lower_bound=lower,
                             criterion=gap, n_iter=n_iter0 + it, status=SolverStatus.CONVERGED,
                             history=history, dual=mu,
                             info={"gap": gap, "polish": "newton", "newton_iter": it,
-                                  "support": int(np.count_nonzero(np.linalg.norm(Ufull, axis=1)))})
+                                  "support": int(np.count_nonzero(np.linalg.norm(Ufull, axis=1)))}
+                            ), h_out
 
     for _round in range(50):   # each round changes S (drops or entries); max_iter bounds it too
         S = np.flatnonzero(np.linalg.norm(Ufull, axis=1) > 0)
@@ -344,7 +344,7 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
                 ft, fv = phi(u + t * p)
             u = u + t * p
             Ufull[S] = u.reshape(-1, d)
-            done = certify(fv)
+            done, h_out = certify(fv)
             if done is not None:
                 return done
             # Newton decrement ~ round-off of phi, or no step: stationary on S. Or a group
@@ -495,7 +495,7 @@ def _solve_merged(X: np.ndarray, y: np.ndarray, M: np.ndarray, mg: _Merged, loss
                         beta / c1, callback=None if cb is None else (lambda r: cb(lift(r))),
                         **kw)
     V = np.asarray(res.V)
-    f = _rowdot(M.astype(np.float64), X @ V.T)  # the predictions on the given rows
+    f = MaskedOperator(X, M).forward(V)  # the predictions on the given rows
     F = loss.value(f, y) + beta * float(np.linalg.norm(V, axis=1).sum())
     lower = c1 * float(res.lower_bound) + c0
     dual = None if res.dual is None else (

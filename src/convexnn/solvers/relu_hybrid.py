@@ -16,7 +16,8 @@ no cone row is exactly tight. The polish
    with that row tolerance; where those rows leave no feasible direction it retries smaller
    tolerances for that group). With the support and the active rows right the reduced problem
    is smooth and Newton converges quadratically: 2-15 steps, gaps of ``1e-9``..``1e-15``;
-3. if that does not certify ``tol`` within ``NEWTON_STEPS`` (15) steps, runs the
+3. if that does not certify ``tol`` within ``NEWTON_STEPS`` (15; ``NEWTON_STEPS_SCREENED``,
+   30, after a screened interior point) steps, runs the
    cone-constrained FISTA of :mod:`.relu_fista` (exact projections, working set) from the
    screened point of step 1. On data with many tied rows (the integer-coded monks sets,
    congressional-voting) this fallback used to run: Newton was stopped by zero-length steps
