@@ -154,16 +154,22 @@ class _ActiveSetNewton:
             sizes = [N.shape[1] for N in Ns]
             offs = np.concatenate([[0], np.cumsum(sizes)])
             K = int(offs[-1])
-            J = np.empty((self.n, K))
+            # J = [S_i D_i X N_i]_i and the reduced gradient / group Hessians, block by block
+            # (one concatenation and one column scaling for J; each Hessian block
+            # (beta/|u_i|) (I - uh uh^T) as a diagonal plus a rank-one term).
+            J = np.concatenate(XNs, axis=1)
+            J *= np.repeat(SD, sizes, axis=1)
             g_red = np.empty(K)
-            Hreg = np.zeros((K, K))
+            H = J.T @ (w[:, None] * J)
+            cdiag = np.repeat(beta / norms, sizes)
+            G2 = np.stack([grad_full, U / norms[:, None]], axis=2)  # (k, d, 2)
             for i, N in enumerate(Ns):
-                sl = slice(offs[i], offs[i + 1])
-                J[:, sl] = SD[:, i: i + 1] * XNs[i]
-                g_red[sl] = N.T @ grad_full[i]
-                uh = N.T @ (U[i] / norms[i])
-                Hreg[sl, sl] = (beta / norms[i]) * (np.eye(sizes[i]) - np.outer(uh, uh))
-            H = J.T @ (w[:, None] * J) + Hreg
+                a0, a1 = offs[i], offs[i + 1]
+                gu = N.T @ G2[i]
+                g_red[a0:a1] = gu[:, 0]
+                uh = gu[:, 1]
+                H[a0:a1, a0:a1] -= cdiag[a0] * (uh[:, None] * uh)
+            H[np.diag_indices_from(H)] += cdiag
             # Regularized Newton (Levenberg-Marquardt style): the damping is proportional to
             # the gradient norm, so it vanishes at the solution (superlinear convergence)
             # while taming the near-singular directions of correlated groups far from it.
@@ -231,15 +237,27 @@ class _ActiveSetNewton:
             shrinking = np.flatnonzero(np.sum(U * dU, axis=1) < 0)
             if shrinking.size:
                 fn = f + alpha * df
-                Fn = self.loss.value(fn, self.y) + beta * float(np.sum(np.linalg.norm(self.U, axis=1)))
+                nrm_new = np.linalg.norm(self.U, axis=1)
+                tot = float(nrm_new.sum())
+                Fn = self.loss.value(fn, self.y) + beta * tot
                 contrib = SD[:, shrinking] * (X @ self.U[shrinking].T)
                 drop = []
-                for j, i in enumerate(shrinking.tolist()):
-                    Fi = self.loss.value(fn - contrib[:, j], self.y) + beta * (
-                        float(np.sum(np.linalg.norm(self.U, axis=1))) - float(np.linalg.norm(self.U[i])))
-                    if Fi < Fn:
-                        drop.append(i)
-                        break  # one at a time: the others' tests change after a removal
+                if self.loss.name == "squared":
+                    # all at once, from L(f - c) = L(f) - grad L(f) . c + |c|^2 / (2n) (exact
+                    # for this loss): the first group whose removal lowers the objective
+                    gn = self.loss.gradient(fn, self.y)
+                    Fi_all = (Fn - gn @ contrib + np.einsum("ij,ij->j", contrib, contrib)
+                              / (2 * self.n) - beta * nrm_new[shrinking])
+                    first = np.flatnonzero(Fi_all < Fn)
+                    if first.size:
+                        drop.append(int(shrinking[first[0]]))
+                else:
+                    for j, i in enumerate(shrinking.tolist()):
+                        Fi = self.loss.value(fn - contrib[:, j], self.y) + beta * (
+                            tot - float(nrm_new[i]))
+                        if Fi < Fn:
+                            drop.append(i)
+                            break  # one at a time: the others' tests change after a removal
                 if drop:
                     self._drop_groups(np.array(drop))
                     continue
