@@ -86,6 +86,10 @@ OWN_GAP_FOR_BOUND = 10.0
 #: A group outside the polish's support enters as soon as its dual value exceeds
 #: ``beta (1 + EARLY_ENTRY)`` (see :func:`_support_newton`).
 EARLY_ENTRY = 1e-3
+#: A group outside the support violates its dual constraint when its dual value exceeds
+#: ``beta (1 + VIOLATION)``: the entry test and the stall test that hands over to it use the
+#: same margin, so a stall declared for a violator always finds one to let in.
+VIOLATION = 1e-9
 #: Largest number of unknowns (support size x d) for the Newton polish (a dense Cholesky).
 MAX_NEWTON_VARS = 2500
 #: Largest ``n x (support size x d)`` for its low-rank (Woodbury) form, used when that is > n.
@@ -360,7 +364,7 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
             # setting: 2 polish steps instead of 4; own gap 3.8e-4 after the first, its one
             # violator below EARLY_ENTRY).
             if -slope <= 1e-15 * abs(f0) or t <= 1e-10 or h_out > beta * (1.0 + EARLY_ENTRY) or (
-                    own >= -slope and h_out > beta * (1.0 + 1e-9)):
+                    own >= -slope and h_out > beta * (1.0 + VIOLATION)):
                 stalled = True
                 break
         else:
@@ -373,7 +377,7 @@ def _support_newton(Xa: np.ndarray, ya: np.ndarray, M: np.ndarray, op: MaskedOpe
         Gall = op.adjoint(gL)
         h = np.linalg.norm(Gall, axis=1)
         h[S] = 0.0
-        enter = np.flatnonzero(h > beta * (1.0 + 1e-9))
+        enter = np.flatnonzero(h > beta * (1.0 + VIOLATION))
         if enter.size == 0:
             return None
         enter = enter[np.argsort(-h[enter])][:10]
