@@ -277,3 +277,47 @@ def test_gated_solve_kernels_invert_the_newton_matrix():
         x = k.gated_solve_post(nu, v, det, w0, c, eta, a, np.linalg.solve(M, b), S, X, E)
         Hx = k.gated_apply_h(w0, w1, c, eta, x, S, X, E)
         assert np.linalg.norm(Hx - rhs) <= 1e-10 * np.linalg.norm(rhs)
+
+
+@pytest.mark.parametrize("refine_w0", [1e300, 0.0])
+def test_fused_gated_step_is_the_python_composition(refine_w0, monkeypatch):
+    """gated_step -- the whole gated Newton step in one compiled call, the n x n matrix formed
+    and factored by BLAS / LAPACK called from numba -- returns the direction of the Python
+    composition it replaces (_GatedKKT and its two direction calls on the same kernels), with
+    the refinement step (refine_w0 = 0) and without; a factorization that fails (NaN) is
+    reported, not returned (an indefinite matrix: the caller's Python path then repairs it;
+    NaN is not a failure to OpenBLAS's potrf, and the caller's finiteness test catches it)."""
+    if "numba" not in BACKENDS:
+        pytest.skip("numba not installed")
+    from convexnn.solvers import interior_point as ip
+
+    monkeypatch.setattr(ip, "REFINE_W0", refine_w0)
+    rng = np.random.default_rng(5)
+    K, n, m = 40, 30, 6
+    s, rs = _interior(rng, K, m)
+    z, rz = _interior(rng, K, m)
+    S = (rng.random((n, K)) < 0.5).astype(float)
+    X = rng.standard_normal((n, m - 1))
+    E = rng.uniform(0.1, 1.0, n)
+    XXt = X @ X.T
+    r_t, r_u = rng.standard_normal(K), rng.standard_normal((K, m - 1))
+    comp = float(np.sum(s * z))
+    mu = comp / K
+    k = _impl("numba")
+    work = np.full((2 * K + n) * n + 7, np.nan)  # larger than needed, stale contents
+    ok, dx, dz, dZ, a_max = k.gated_step(s, z, rs, rz, S, E, X, XXt, r_t, r_u, comp, mu,
+                                         refine_w0, k.lapack, work)
+    assert ok
+    with ck.use_backend("numba"):
+        gk = ip._GatedKKT(X, S, E, XXt, k.gated_scaling(s, z, rs, rz, S, E, X))
+        assert gk.refine == (refine_w0 == 0.0)
+        nt = gk.nt
+        px, pz, _, a_aff = gk.direction(-gk.lamlam, r_t, r_u, s, rs, z, rz, predictor=True)
+        rc = k.gated_corrector(s, px, z, pz, min(1.0, a_aff), gk.lamlam, nt.w0, nt.w1, nt.c,
+                               nt.eta, comp, mu)
+        ref = gk.direction(rc, r_t, r_u, s, rs, z, rz)
+    for got, want in zip((dx, dz, dZ, a_max), ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+    ok, dx, *_ = k.gated_step(s, z, rs, rz, S, E, X, -1e3 * np.eye(n), r_t, r_u, comp, mu,
+                              refine_w0, k.lapack, work)
+    assert not ok and dx.shape[0] == 0

@@ -19,6 +19,7 @@ __all__ = ["array_namespace", "to_backend", "to_numpy", "is_torch_array", "resol
            "blas_threads"]
 
 _CONTROLLER: Any = None
+_ACTIVE: int | None = None  # the limit of the innermost blas_threads block, None outside
 _NUMPY_NAMESPACE: Any = None
 
 
@@ -48,8 +49,10 @@ def blas_threads(n: int | None) -> Iterator[None]:
     making a new controller when the set of loaded libraries may have changed: PyTorch is
     imported lazily here, so the check is whether ``torch`` was imported since.
     """
-    global _CONTROLLER
-    if n is None:
+    global _CONTROLLER, _ACTIVE
+    # A block nested in one with the same limit changes nothing: no call (each limit and its
+    # restore cost ~50 us, and a small gated fit enters three nested blocks of one thread).
+    if n is None or n == _ACTIVE:
         yield
         return
     import sys
@@ -59,8 +62,13 @@ def blas_threads(n: int | None) -> Iterator[None]:
     has_torch = "torch" in sys.modules
     if _CONTROLLER is None or _CONTROLLER[1] != has_torch:
         _CONTROLLER = (ThreadpoolController(), has_torch)
+    outer = _ACTIVE
     with _CONTROLLER[0].limit(limits=n):
-        yield
+        _ACTIVE = n
+        try:
+            yield
+        finally:
+            _ACTIVE = outer
 
 
 def resolve_dtype(dtype: str | None) -> str:

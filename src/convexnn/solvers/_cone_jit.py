@@ -389,6 +389,12 @@ def gated_residuals(S, X, gL, zs, beta):
 
 @_jit
 def gated_scaling(s, z, rs, rz, S, E, X):
+    n, K = S.shape
+    return _gated_scaling_into(s, z, rs, rz, S, E, X, np.empty((n, K)), np.empty((n, K)))
+
+
+@_jit
+def _gated_scaling_into(s, z, rs, rz, S, E, X, Se, Q):
     w0, w1, c, eta, nu, v, det = nt_params(s, z, rs, rz)
     lam = nt_apply(w0, w1, c, eta, z, False)
     K, m = s.shape
@@ -403,8 +409,6 @@ def gated_scaling(s, z, rs, rz, S, E, X):
         detl[k] = math.sqrt(rs[k] * rz[k])
     XQ = np.dot(X, qv.T)
     n = X.shape[0]
-    Se = np.empty((n, K))
-    Q = np.empty((n, K))
     for i in range(n):
         for k in range(K):
             se = S[i, k] * E[i]
@@ -521,3 +525,151 @@ def gated_update(s, z, rs, rz, dx, dz, a, Z, dZ, S):
         for k in range(K):
             Z2[i, k] = Z[i, k] + a * dZ[i, k]
     return s2, z2, rs2, rz2, Z2, _rowdot(S, Z2)
+
+
+# ---------------------------------------------------------------------------------------------
+# BLAS / LAPACK from compiled code, and the whole gated Newton step as one compiled call
+# ---------------------------------------------------------------------------------------------
+# scipy exports its BLAS and LAPACK as Cython-level function pointers (Fortran convention:
+# every argument by pointer). A ctypes function object in a compiled function is a "dynamic
+# global" that numba cannot cache on disk (every process would recompile the step, ~2 s), so
+# the addresses are passed in at run time and called through this intrinsic instead: the
+# compiled code holds no address, and caches.
+def _make_fcall(nargs):
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def fcall(typingctx, addr, args):
+        """Call the ``void f(void *, ..., void *)`` at ``addr`` with the addresses ``args``."""
+        if not isinstance(addr, types.Integer) or not isinstance(args, types.BaseTuple) \
+                or len(args) != nargs:
+            return None
+
+        def codegen(context, builder, signature, llargs):
+            i8p = ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(ir.VoidType(), [i8p] * nargs)
+            fptr = builder.inttoptr(llargs[0], fnty.as_pointer())
+            builder.call(fptr, [builder.inttoptr(builder.extract_value(llargs[1], i), i8p)
+                                for i in range(nargs)])
+            return context.get_dummy_value()
+
+        return types.void(addr, args), codegen
+
+    return fcall
+
+
+_fcall5 = _make_fcall(5)
+_fcall8 = _make_fcall(8)
+_fcall10 = _make_fcall(10)
+
+
+def lapack_addresses():
+    """The addresses of scipy's ``dsyrk``, ``dpotrf`` and ``dpotrs`` (for :func:`gated_step`)."""
+    from numba.extending import get_cython_function_address as addr
+
+    return np.array([addr("scipy.linalg.cython_blas", "dsyrk"),
+                     addr("scipy.linalg.cython_lapack", "dpotrf"),
+                     addr("scipy.linalg.cython_lapack", "dpotrs")], dtype=np.int64)
+
+
+@_jit
+def _gram_factor(Se, Q, XXt, addrs, M):
+    """The upper Cholesky factor of ``M = I + XXt o (Se Se^T) + Q Q^T`` (Fortran view; as
+    :class:`.interior_point._GatedKKT` forms it: two symmetric rank-K updates of the upper
+    triangle, the Hadamard product in between) and LAPACK's ``info``.
+
+    The C-ordered ``(n, K)`` factors are, to Fortran, the ``K x n`` matrices ``Se^T``
+    (leading dimension ``K``), so ``dsyrk('U', 'T')`` gives ``Se Se^T``; the ``n x n`` result,
+    Fortran-ordered, holds the upper triangle in what C sees as the lower one."""
+    n, K = Se.shape
+    ch = np.array([ord("U"), ord("T")], dtype=np.uint8)
+    ii = np.array([n, K, K, n, 0], dtype=np.int32)
+    dd = np.array([1.0, 0.0, 1.0])
+    pc, pi, pd = ch.ctypes.data, ii.ctypes.data, dd.ctypes.data
+    if K > 0:
+        _fcall10(addrs[0], (pc, pc + 1, pi, pi + 4, pd, Se.ctypes.data, pi + 8, pd + 8,
+                            M.ctypes.data, pi + 12))
+        for r in range(n):
+            for q in range(r + 1):
+                M[r, q] *= XXt[r, q]
+        _fcall10(addrs[0], (pc, pc + 1, pi, pi + 4, pd, Q.ctypes.data, pi + 8, pd + 16,
+                            M.ctypes.data, pi + 12))
+    else:
+        M[:, :] = 0.0
+    for r in range(n):
+        M[r, r] += 1.0
+    _fcall5(addrs[1], (pc, pi, M.ctypes.data, pi + 12, pi + 16))
+    return M, ii[4]
+
+
+@_jit
+def _factor_solve(R, b, addrs):
+    """``M^{-1} b`` from :func:`_gram_factor`'s factor (``dpotrs``) and ``info``."""
+    n = R.shape[0]
+    x = b.copy()
+    ch = np.array([ord("U")], dtype=np.uint8)
+    ii = np.array([n, 1, n, 0], dtype=np.int32)
+    pi = ii.ctypes.data
+    _fcall8(addrs[2], (ch.ctypes.data, pi, pi + 4, R.ctypes.data, pi + 8, x.ctypes.data,
+                       pi + 8, pi + 12))
+    return x, ii[3]
+
+
+@_jit
+def _gated_solve1(nu, v, det, w0, c, eta, rhs, S, X, E, R, addrs):
+    a, b = gated_solve_pre(nu, v, det, w0, c, eta, rhs, S, X, E)
+    cv, info = _factor_solve(R, b, addrs)
+    return gated_solve_post(nu, v, det, w0, c, eta, a, cv, S, X, E), info
+
+
+@_jit
+def gated_step(s, z, rs, rz, S, E, X, XXt, r_t, r_u, comp, mu, refine_w0, addrs, work):
+    """One Mehrotra predictor-corrector direction of the gated program in one compiled call:
+    the operations of :class:`.interior_point._GatedKKT` and its two ``direction`` calls, in
+    the same order (NT scaling, the ``n x n`` matrix and its factor, the affine direction and
+    its step, the corrector's ``rc``, the corrected direction with one refinement step where
+    ``w0 > refine_w0``). The Python composition makes ~30 calls a step; in a small fit each
+    costs several times its isolated time (the large products between evict the
+    interpreter's and NumPy's working sets from the caches).
+
+    Returns ``ok, dx, dz, dZ, a_max``; ``ok`` is False (and the arrays empty) where the
+    Cholesky factorization failed -- the caller then takes the Python path, whose
+    factorization falls back to an eigenvalue clamp."""
+    n, K = S.shape
+    Se = work[:n * K].reshape((n, K))
+    Q = work[n * K:2 * n * K].reshape((n, K))
+    R = work[2 * n * K:2 * n * K + n * n].reshape((n, n))
+    w0, w1, c, eta, nu, v, det, lam, detl, lamlam, Se, Q = _gated_scaling_into(
+        s, z, rs, rz, S, E, X, Se, Q)
+    R, info = _gram_factor(Se, Q, XXt, addrs, R)
+    K, m = s.shape
+    if info != 0:
+        return False, np.empty((0, m)), np.empty((0, m)), np.empty((0, K)), 0.0
+    refine = False
+    for k in range(K):
+        if w0[k] > refine_w0:
+            refine = True
+            break
+    # predictor (affine scaling): rc = -lam o lam, no refinement, no dZ
+    rc = np.empty((K, m))
+    for k in range(K):
+        for j in range(m):
+            rc[k, j] = -lamlam[k, j]
+    Wq, rhs = gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u)
+    dx, i1 = _gated_solve1(nu, v, det, w0, c, eta, rhs, S, X, E, R, addrs)
+    dz, _, a_aff = gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz, False)
+    # corrector
+    rc = gated_corrector(s, dx, z, dz, min(1.0, a_aff), lamlam, w0, w1, c, eta, comp, mu)
+    Wq, rhs = gated_rhs(lam, rc, detl, w0, w1, c, eta, r_t, r_u)
+    dx, i2 = _gated_solve1(nu, v, det, w0, c, eta, rhs, S, X, E, R, addrs)
+    if refine:
+        res = rhs - gated_apply_h(w0, w1, c, eta, dx, S, X, E)
+        ddx, i3 = _gated_solve1(nu, v, det, w0, c, eta, res, S, X, E, R, addrs)
+        dx = dx + ddx
+        i2 = max(i2, i3)
+    if i1 != 0 or i2 != 0:
+        return False, np.empty((0, m)), np.empty((0, m)), np.empty((0, K)), 0.0
+    dz, dZ, a_max = gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz, True)
+    return True, dx, dz, dZ, a_max

@@ -359,7 +359,11 @@ _NAMES = ("soc_min_step", "dr", "jprod", "jdiv", "nt_params", "nt_apply", "nt_ap
           "nt_inv2_dense", "block_chol_inv", "pair_factor", "gated_residuals", "gated_scaling",
           "gated_solve_pre", "gated_solve_post", "gated_apply_h", "gated_rhs", "gated_finish",
           "gated_corrector", "gated_update")
-_NUMPY = SimpleNamespace(name="numpy", **{k: globals()[k] for k in _NAMES})
+# gated_step: the whole gated Newton step as one compiled call (numba only; the NumPy
+# backend composes it in Python: interior_point._GatedKKT). LAPACK: its BLAS / LAPACK
+# addresses.
+_NUMPY = SimpleNamespace(name="numpy", gated_step=None, lapack=None,
+                         **{k: globals()[k] for k in _NAMES})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +387,9 @@ def _jit() -> SimpleNamespace | None:
         except ImportError:  # numba not installed (or broken): the NumPy kernels serve
             _JIT = None
         else:
-            _JIT = SimpleNamespace(name="numba", **{k: getattr(_cone_jit, k) for k in _NAMES})
+            _JIT = SimpleNamespace(name="numba", gated_step=_cone_jit.gated_step,
+                                   lapack=_cone_jit.lapack_addresses(),
+                                   **{k: getattr(_cone_jit, k) for k in _NAMES})
     return _JIT
 
 
