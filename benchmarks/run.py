@@ -371,37 +371,63 @@ def _safe(fn: Any, *a: Any, **k: Any) -> dict[str, Any]:
         }
 
 
-def _repeated(args: argparse.Namespace, fn: Any, *a: Any, **k: Any) -> dict[str, Any]:
-    """Run ``fn`` (a runner above) ``args.repeats`` times, and on until its runs have taken
-    ``args.min_time`` seconds (at most ``args.max_repeats`` runs), stopping early once the next
-    run would take the runs past ``args.repeat_budget`` seconds; the same rule for every
-    method (benchopt-style repetitions; timeit's autorange for the fast ones). The machines
-    here are shared: the same 20 ms fit took 17-28 ms from one process to the next, and a
-    median of three runs taken within 0.1 s often fell in one slow spell; spreading the runs
-    over a second steadies the median of the fast methods without changing the slow ones'
-    (three runs of 0.34 s or more already take a second). The row is the run with the median time: ``time`` is
-    that median, ``time_first`` the first run's (the one a single cold fit pays: new array
-    shapes, first-touch memory, lazy imports) and ``runs`` the count. A run that errs or hits
-    its time limit is not repeated."""
-    runs: list[dict[str, Any]] = []
-    spent = 0.0
-    while True:
-        r = _safe(fn, *a, **k)
-        t = r.get("time")
-        if t is None or r.get("F") is None:
-            if not runs:
-                return r
-            break
-        runs.append(r)
-        spent += t
-        if ((len(runs) >= args.repeats and spent >= args.min_time)
-                or len(runs) >= args.max_repeats or spent + t > args.repeat_budget
-                or "killed" in str(r.get("note", "")) or "TIME_LIMIT" in str(r.get("note", ""))):
-            break
+def _done(args: argparse.Namespace, runs: list[dict[str, Any]], spent: float) -> bool:
+    """The repetition rule (the same for every method): ``args.repeats`` runs and on until they
+    have taken ``args.min_time`` seconds, at most ``args.max_repeats``; no further run once the
+    next would take the runs past ``args.repeat_budget`` seconds; a run that hit its time
+    limit is not repeated."""
+    t, note = runs[-1]["time"], str(runs[-1].get("note", ""))
+    return ((len(runs) >= args.repeats and spent >= args.min_time)
+            or len(runs) >= args.max_repeats or spent + t > args.repeat_budget
+            or "killed" in note or "TIME_LIMIT" in note)
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time: ``time`` is that median, ``time_first`` the first run's
+    (the one a single cold fit pays: new array shapes, first-touch memory, lazy imports) and
+    ``runs`` the count."""
     order = sorted(range(len(runs)), key=lambda i: runs[i]["time"])
     out = dict(runs[order[(len(runs) - 1) // 2]])
     out["time_first"] = runs[0]["time"]
     out["runs"] = len(runs)
+    return out
+
+
+def _interleaved(args: argparse.Namespace,
+                 methods: dict[str, tuple[Any, tuple[Any, ...]]]) -> dict[str, dict[str, Any]]:
+    """Run each method (``name -> (runner, args)``) repeatedly by :func:`_done`, the methods
+    taking turns: a batch of runs of each (runs until the batch has taken ``args.min_time /
+    args.repeats`` seconds: one run of a slow method, tens of a fast one), then the next
+    round, a method leaving the rotation once its rule is met. The machines here are shared and their speed drifts by 1.2-1.4x over minutes
+    (a slow spell slowed CVXPY's Python-heavy problem construction more than our BLAS-bound
+    steps: medians over 31 sets of the time ratios between two runs of the whole benchmark
+    1.37x and 1.18x); with all of a method's runs taken back to back, a spell that fell on one
+    method's runs and not the other's moved the ratio by as much. Taking turns puts the runs
+    of the methods compared into the same minutes. (The same fit took 17-28 ms from one
+    process to the next; runs spread over a second steady the median of the fast methods.)
+    A method whose first run errs or gives no ``F`` returns that run."""
+    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    spent = dict.fromkeys(methods, 0.0)
+    out: dict[str, dict[str, Any]] = {}
+    active = list(methods)
+    quantum = args.min_time / max(args.repeats, 1)
+    while active:
+        for m in list(active):
+            fn, a = methods[m]
+            batch = 0.0
+            while batch < quantum:
+                r = _safe(fn, *a)
+                if r.get("time") is None or r.get("F") is None:
+                    out[m] = _summary(runs[m]) if runs[m] else r
+                    break
+                runs[m].append(r)
+                spent[m] += r["time"]
+                batch += r["time"]
+                if _done(args, runs[m], spent[m]):
+                    out[m] = _summary(runs[m])
+                    break
+            if m in out:
+                active.remove(m)
     return out
 
 
@@ -454,58 +480,41 @@ def bench_dataset(name: str, args: argparse.Namespace) -> tuple[list[dict[str, A
     res: dict[str, dict[str, dict[str, Any]]] = {m: {} for m in models}
     for model in models:
         R = res[model]
+        skipped: dict[str, dict[str, Any]] = {}
+        methods: dict[str, tuple[Any, tuple[Any, ...]]] = {}
         # The estimator's default, and for relu also the interior point alone (its first
         # phase below n = 2,000; it returns the analytic centre: more neurons, F within tol).
-        ours = [("auto (default)", "auto")] + ([("ipm", "ipm")] if model == "relu" else [])
-        for key, solver in ours:
-            R[key] = _repeated(args, run_ours, D, gates, model, solver, tl)
-            R[key]["section"] = "ours"
-            print(
-                f"  {model:5s} {key:18s} F={_fmt(R[key].get('F'), '.8g')} "
-                f"t={_fmt(R[key].get('time'))}s",
-                flush=True,
-            )
-        if model == "relu" and args.skip_our_al:
-            R["al"] = {"F": None, "time": None, "history": [], "note": "skipped (--skip-our-al)"}
-            R["al"]["section"] = "ours (first-order)"
-        elif model == "relu":
-            R["al"] = _repeated(args, run_ours, D, gates, "relu", "al", tl)
-            R["al"]["section"] = "ours (first-order)"
-            print(
-                f"  relu  al                 F={_fmt(R['al'].get('F'), '.8g')} "
-                f"t={_fmt(R['al'].get('time'))}s",
-                flush=True,
-            )
-        skip_cvx = model == "relu" and (args.skip_cvxpy_relu or n > args.cvxpy_relu_max_n)
-        if skip_cvx:
+        methods["auto (default)"] = (run_ours, (D, gates, model, "auto", tl))
+        if model == "relu":
+            methods["ipm"] = (run_ours, (D, gates, model, "ipm", tl))
+            if args.skip_our_al:
+                skipped["al"] = {"note": "skipped (--skip-our-al)"}
+            else:
+                methods["al"] = (run_ours, (D, gates, "relu", "al", tl))
+        if model == "relu" and (args.skip_cvxpy_relu or n > args.cvxpy_relu_max_n):
             why = "--skip-cvxpy-relu" if args.skip_cvxpy_relu else f"n > {args.cvxpy_relu_max_n}"
-            R["cvxpy+clarabel"] = {
-                "F": None,
-                "time": None,
-                "history": [],
-                "note": f"skipped ({why})",
-            }
+            skipped["cvxpy+clarabel"] = {"note": f"skipped ({why})"}
         else:
-            R["cvxpy+clarabel"] = _repeated(args, run_cvxpy, Xd, y, masks, model,
-                                           args.cvxpy_time_limit)
-        R["cvxpy+clarabel"]["section"] = "1 cvxpy"
-        print(
-            f"  {model:5s} cvxpy+clarabel     F={_fmt(R['cvxpy+clarabel'].get('F'), '.8g')} "
-            f"t={_fmt(R['cvxpy+clarabel'].get('time'))}s",
-            flush=True,
-        )
+            methods["cvxpy+clarabel"] = (run_cvxpy, (Xd, y, masks, model, args.cvxpy_time_limit))
         pname = "pyscnn rfista" if model == "gated" else "pyscnn al"
         if args.no_pyscnn:
-            R[pname] = {"F": None, "time": None, "history": [], "note": "skipped (--no-pyscnn)"}
+            skipped[pname] = {"note": "skipped (--no-pyscnn)"}
         else:
-            R[pname] = _repeated(args, run_pyscnn_timed, Xd, y, gates, model,
-                                 args.pyscnn_max_iter, tl)
-        R[pname]["section"] = "2 pyscnn"
-        print(
-            f"  {model:5s} {pname:18s} F={_fmt(R[pname].get('F'), '.8g')} "
-            f"t={_fmt(R[pname].get('time'))}s {R[pname].get('note', '')}",
-            flush=True,
-        )
+            methods[pname] = (run_pyscnn_timed, (Xd, y, gates, model, args.pyscnn_max_iter, tl))
+        got = _interleaved(args, methods)
+        section = {"auto (default)": "ours", "ipm": "ours", "al": "ours (first-order)",
+                   "cvxpy+clarabel": "1 cvxpy", pname: "2 pyscnn"}
+        for key in ["auto (default)", "ipm", "al", "cvxpy+clarabel", pname]:
+            if key in got:
+                R[key] = got[key]
+            elif key in skipped:
+                R[key] = {"F": None, "time": None, "history": [], **skipped[key]}
+            else:
+                continue
+            R[key]["section"] = section[key]
+            print(f"  {model:5s} {key:18s} F={_fmt(R[key].get('F'), '.8g')} "
+                  f"t={_fmt(R[key].get('time'))}s runs={R[key].get('runs', 0)} "
+                  f"{R[key].get('note', '') if key == pname else ''}", flush=True)
 
     if "relu" in res:
         _nonconvex_rows(D, res["relu"], args)
@@ -633,7 +642,10 @@ def write_outputs(
         "time / our default solver's time on the same model; `time_s` is the median of `runs` "
         f"runs ({args.repeats}, and more until they take {args.min_time:g} s, at most "
         f"{args.max_repeats}; fewer once the next run would take the runs past "
-        f"{args.repeat_budget:.0f} s: the same rule for every method), `time_first_s` the first "
+        f"{args.repeat_budget:.0f} s: the same rule for every method; the methods of a set take "
+        f"turns, batches of runs of {args.min_time / max(args.repeats, 1):.2g} s or one run, "
+        "so that their runs share the machine's slow spells), "
+        "`time_first_s` the first "
         "run's (a cold single fit) and `ratio_first` the ratio of first runs. `t_1e-4`, `t_1e-6`: first "
         "recorded time with relative suboptimality <= 1e-4 / 1e-6 (from `history_`; "
         "coarse: a few records per fit). Test metric: accuracy of sign(f) (classification), "

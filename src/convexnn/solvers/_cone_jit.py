@@ -520,11 +520,10 @@ def gated_update(s, z, rs, rz, dx, dz, a, Z, dZ, S):
         rs2[k] = max(rs[k] + drs[k], 1e-3 * max(s2[k, 0] * s2[k, 0] - ss, 1e-300))
         rz2[k] = max(rz[k] + drz[k], 1e-3 * max(z2[k, 0] * z2[k, 0] - zz, 1e-300))
     n = Z.shape[0]
-    Z2 = np.empty((n, K))
-    for i in range(n):
-        for k in range(K):
-            Z2[i, k] = Z[i, k] + a * dZ[i, k]
-    return s2, z2, rs2, rz2, Z2, _rowdot(S, Z2)
+    for i in range(n):  # in place (as the NumPy version): a fresh (n, K) array each step
+        for k in range(K):  # cost its pages' faults (1 MB at pima)
+            Z[i, k] += a * dZ[i, k]
+    return s2, z2, rs2, rz2, Z, _rowdot(S, Z)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,13 +633,16 @@ def gated_step(s, z, rs, rz, S, E, X, XXt, r_t, r_u, comp, mu, refine_w0, addrs,
     costs several times its isolated time (the large products between evict the
     interpreter's and NumPy's working sets from the caches).
 
+    ``work``: at least ``(3 K + n) n`` floats, reused across steps for the large arrays
+    (``Se``, ``Q``, the matrix and ``dZ``, which is returned as a view into it).
+
     Returns ``ok, dx, dz, dZ, a_max``; ``ok`` is False (and the arrays empty) where the
     Cholesky factorization failed -- the caller then takes the Python path, whose
     factorization falls back to an eigenvalue clamp."""
     n, K = S.shape
     Se = work[:n * K].reshape((n, K))
     Q = work[n * K:2 * n * K].reshape((n, K))
-    R = work[2 * n * K:2 * n * K + n * n].reshape((n, n))
+    R = work[2 * n * K:2 * n * K + n * n].reshape((n, n))  # then dZ (n, K): (3 K + n) n
     w0, w1, c, eta, nu, v, det, lam, detl, lamlam, Se, Q = _gated_scaling_into(
         s, z, rs, rz, S, E, X, Se, Q)
     R, info = _gram_factor(Se, Q, XXt, addrs, R)
@@ -671,5 +673,7 @@ def gated_step(s, z, rs, rz, S, E, X, XXt, r_t, r_u, comp, mu, refine_w0, addrs,
         i2 = max(i2, i3)
     if i1 != 0 or i2 != 0:
         return False, np.empty((0, m)), np.empty((0, m)), np.empty((0, K)), 0.0
-    dz, dZ, a_max = gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz, True)
+    dz, _, a_max = gated_finish(w0, w1, c, eta, Wq, dx, X, s, rs, z, rz, False)
+    dZ = work[2 * n * K + n * n:3 * n * K + n * n].reshape((n, K))
+    np.dot(X, _rows_copy(dx[:, 1:]).T, dZ)
     return True, dx, dz, dZ, a_max

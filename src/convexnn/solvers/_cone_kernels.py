@@ -343,14 +343,14 @@ def gated_update(s: np.ndarray, z: np.ndarray, rs: np.ndarray, rz: np.ndarray, d
                  ) -> tuple[np.ndarray, ...]:
     """The step of length ``a``: ``s, z``, their cone residuals ``x0^2 - |x1|^2`` carried by
     :func:`dr` (guarded against drift: never below ``1e-3`` of the direct value), ``Z = X U^T``
-    and the predictions ``f = sum_g S_g o Z_g``."""
+    (updated in place) and the predictions ``f = sum_g S_g o Z_g``."""
     rs = rs + dr(s, dx, a)
     rz = rz + dr(z, dz, a)
     s = s + a * dx
     z = z + a * dz
     rs = np.maximum(rs, 1e-3 * np.maximum(s[:, 0] ** 2 - _rowdot(s[:, 1:], s[:, 1:]), 1e-300))
     rz = np.maximum(rz, 1e-3 * np.maximum(z[:, 0] ** 2 - _rowdot(z[:, 1:], z[:, 1:]), 1e-300))
-    Z = Z + a * dZ
+    Z += a * dZ
     return s, z, rs, rz, Z, _rowdot(S, Z)
 
 

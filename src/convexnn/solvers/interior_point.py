@@ -1100,7 +1100,7 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
         refine_exact(Xv, Cvec, Cx, vals, lam_b, np.flatnonzero(vals > thr))
         lam_out = lam_b
         return gx, np.asarray(vals)
-    work_step: np.ndarray | None = None  # the fused gated step's workspace (Se, Q, M)
+    work_step: np.ndarray | None = None  # the fused gated step's workspace (Se, Q, M, dZ)
     try:
         while True:
             gL = loss.gradient(f, y)
@@ -1270,8 +1270,8 @@ def _solve_round(X: np.ndarray, y: np.ndarray, D: np.ndarray, loss: Loss, beta: 
                 if kern.gated_step is not None:
                     # the same step in one compiled call (see gated_step); not ok: the
                     # factorization failed, and the Python path below repairs it
-                    if work_step is None or work_step.size < (2 * K + n) * n:
-                        work_step = np.empty((2 * K + n) * n)
+                    if work_step is None or work_step.size < (3 * K + n) * n:
+                        work_step = np.empty((3 * K + n) * n)
                     ok, dx, dz_s, dZ, a_max = kern.gated_step(
                         s_soc, zs, r_s, r_z, Sw, E, X, XXt, r_t, r_u, comp, mu_c, REFINE_W0,
                         kern.lapack, work_step)
