@@ -638,6 +638,11 @@ class _GatedKKT(_FactoredN):
     larger than :class:`_KKT`'s, including late-iterate cone points where the computed ``W``
     and ``W^{-1}`` are 0.3 apart from inverse) in tests/test_interior_point.py, and on the
     31 UCI sets of the benchmark (same iterations and ``F`` as :class:`_KKT` to 1e-15).
+
+    With the numba kernels the solver runs this class's step (the factorization and both
+    ``direction`` calls) as one compiled call, :func:`._cone_jit.gated_step` (checked against
+    this composition in tests/test_cone_kernels.py); this class is the NumPy backend's step
+    and the fallback where that call's Cholesky factorization fails.
     """
 
     def __init__(self, X: np.ndarray, S: np.ndarray, E: np.ndarray, XXt: np.ndarray,
